@@ -6,7 +6,7 @@ Everything here is immutable; datetimes are timezone-aware UTC unless a field sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -56,23 +56,45 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
-class Outlet:
-    """A source that carried a story, with the article it ran."""
+class Story:
+    """One news item: its canonical article first, then every other outlet's article in arrival order."""
 
-    source: str
-    source_title: str
-    url: str
-    title: str
+    id: int
+    uid: str
+    first_published: datetime
+    updated: datetime
+    articles: tuple[Article, ...]
+
+    @property
+    def article(self) -> Article:
+        return self.articles[0]
+
+    @property
+    def others(self) -> tuple[Article, ...]:
+        return self.articles[1:]
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        """Distinct sources that ran the story, canonical first."""
+        return tuple(dict.fromkeys(a.source for a in self.articles))
 
 
 @dataclass(frozen=True, slots=True)
-class Story:
-    """One news item: its canonical article plus every other outlet that ran it."""
+class SourceState:
+    """What feeder remembers about polling one source (fetch decides, store keeps)."""
 
-    id: int
-    article: Article
-    source_title: str
-    source_link: str
-    first_published: datetime
-    updated: datetime
-    others: tuple[Outlet, ...] = field(default=())
+    name: str
+    url: str = ""  # where it is fetched now: the configured URL, or where a permanent redirect led
+    title: str = ""
+    link: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    status: int = 0
+    error: str = ""
+    failures: int = 0
+    next_fetch: datetime | None = None
+    entries_seen: int = 0
+    gone: bool = False
+    redirect_to: str = ""  # a permanent redirect seen once; adopted when the next fetch sees it again

@@ -1,0 +1,166 @@
+"""The commands. Each is a thin call into the stages."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from feeder import __version__
+from feeder.config import Config, ConfigError, load_config
+from feeder.topics import QueryError, parse_query
+
+log = logging.getLogger("feeder")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        config = load_config(Path(args.config))
+        _check_queries(config)
+    except ConfigError as exc:
+        print(f"feeder: {exc}", file=sys.stderr)
+        return 2
+    result: int = args.func(config, args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feeder", description="Many article sources in, a few curated, deduplicated topic feeds out."
+    )
+    parser.add_argument("--version", action="version", version=f"feeder {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=os.environ.get("FEEDER_CONFIG", "config.toml"),
+                        help="config file (default: ./config.toml, or $FEEDER_CONFIG)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log every fetch, not only news")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="the daemon: fetch on schedule, publish, serve")
+    run.set_defaults(func=_run)
+    fetch = commands.add_parser("fetch", parents=[common], help="fetch sources, dedup and publish")
+    fetch.add_argument("--once", action="store_true", required=True, help="one full cycle, then exit")
+    fetch.set_defaults(func=_fetch_once)
+    check = commands.add_parser("check", parents=[common], help="validate the config and topic queries")
+    check.set_defaults(func=_check)
+    status = commands.add_parser("status", parents=[common], help="per-source fetch state")
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    status.set_defaults(func=_status)
+    topics = commands.add_parser("topics", parents=[common], help="inspect topics")
+    topic_commands = topics.add_subparsers(dest="topics_command", required=True, metavar="SUBCOMMAND")
+    test = topic_commands.add_parser("test", parents=[common], help="stored stories a query would match")
+    test.add_argument("query")
+    test.add_argument("--limit", type=int, default=20)
+    test.set_defaults(func=_topics_test)
+    listing = topic_commands.add_parser("list", parents=[common], help="each topic with its item count")
+    listing.set_defaults(func=_topics_list)
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    # journald adds its own timestamps; a terminal user wants them.
+    stamp = "" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s "
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format=f"{stamp}%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "apscheduler", "trafilatura", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _check_queries(config: Config) -> None:
+    for index, topic in enumerate(config.topics):
+        try:
+            parse_query(topic.query)
+        except QueryError as exc:
+            raise ConfigError(f"{config.path}: topic[{index}].query ({topic.slug}): {exc}") from None
+
+
+def _run(config: Config, _args: argparse.Namespace) -> int:
+    from feeder.daemon import run
+
+    run(config)
+    return 0
+
+
+def _fetch_once(config: Config, _args: argparse.Namespace) -> int:
+    from feeder.fetch import Fetcher
+    from feeder.ingest import Pipeline
+    from feeder.store import Store
+
+    async def cycle() -> None:
+        store = Store(config.database)
+        fetcher = Fetcher(config.fetch)
+        pipeline = Pipeline(config, store, fetcher)
+        try:
+            outcomes = await pipeline.refresh_all()
+            pipeline.publish()
+        finally:
+            await fetcher.aclose()
+            pipeline.close()
+            store.close()
+        failed = [o for o in outcomes if o.outcome in ("error", "gone")]
+        new = sum(o.new for o in outcomes)
+        print(f"{len(outcomes)} sources, {new} new articles, {len(failed)} failed; "
+              f"feeds in {config.public_dir}")
+
+    asyncio.run(cycle())
+    return 0
+
+
+def _check(config: Config, _args: argparse.Namespace) -> int:
+    print(f"{config.path}: ok ({len(config.sources)} sources, {len(config.topics)} topics, "
+          f"database {config.database})")
+    return 0
+
+
+def _status(config: Config, args: argparse.Namespace) -> int:
+    from feeder.status import source_status, status_table
+    from feeder.store import Store
+
+    store = Store(config.database)
+    try:
+        states = store.source_states()
+    finally:
+        store.close()
+    records = [source_status(source, states.get(source.name)) for source in config.sources]
+    print(json.dumps(records, indent=2) if args.json else status_table(records))
+    return 0
+
+
+def _topics_test(config: Config, args: argparse.Namespace) -> int:
+    from feeder.config import TopicConfig
+    from feeder.store import Store
+    from feeder.topics import TopicMatcher, candidates, select_stories
+
+    try:
+        topic = TopicConfig(slug="test", title="test", query=args.query, max_items=args.limit)
+        matcher = TopicMatcher(topic, {s.name: s.tags for s in config.sources})
+    except QueryError as exc:
+        print(f"feeder: query {exc}", file=sys.stderr)
+        return 2
+    store = Store(config.database)
+    try:
+        pool = candidates(store.recent_stories(5000), {s.name: s.tags for s in config.sources})
+    finally:
+        store.close()
+    for story in select_stories(matcher, pool, datetime.now(UTC)):
+        outlets = ", ".join(story.outlets)
+        print(f"{story.first_published:%Y-%m-%d %H:%M}  {story.article.title}  [{outlets}]")
+    return 0
+
+
+def _topics_list(config: Config, _args: argparse.Namespace) -> int:
+    for topic in config.topics:
+        path = config.public_dir / "topics" / f"{topic.slug}.json"
+        items, updated = 0, "never"
+        if path.exists():
+            items = len(json.loads(path.read_bytes()).get("items", []))
+            updated = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+        print(f"{topic.slug:20} {items:4d} items  updated {updated}  {topic.title}")
+    return 0

@@ -1,0 +1,199 @@
+"""The pipeline, one source at a time: fetch -> parse -> normalise -> dedup + store; then topics -> publish.
+
+Network waits run on the event loop; parsing runs in a worker thread so it never stalls serving;
+every database write goes through one writer thread, which also owns the deduplicator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from feeder.config import Config, SourceConfig
+from feeder.dedup import Deduplicator
+from feeder.fetch import Fetcher, FetchError, after_failure, after_success
+from feeder.model import Article, ParsedFeed, SourceState
+from feeder.normalise import to_article
+from feeder.parse import parse_document
+from feeder.publish import Publisher, SourceInfo, TopicFeed
+from feeder.store import IngestResult, Store
+from feeder.topics import TopicMatcher, candidates, select_stories
+
+log = logging.getLogger("feeder.ingest")
+R = TypeVar("R")
+STORY_POOL = 5000  # most recent stories considered for the topic feeds
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    source: str
+    outcome: str  # "new", "unchanged", "not-modified", "error", "gone"
+    new: int = 0
+    changed: int = 0
+    merged: int = 0
+    error: str = ""
+    seconds: float = 0.0
+
+
+def parse_and_normalise(body: bytes, url: str, content_type: str, source: str,
+                        fetched_at: datetime) -> tuple[ParsedFeed, list[Article]]:
+    """The CPU part of a refresh: pure, so it can run in any worker."""
+    parsed = parse_document(body, url, content_type)
+    return parsed, normalise_all(parsed, source, url, fetched_at)
+
+
+def normalise_all(parsed: ParsedFeed, source: str, url: str, fetched_at: datetime) -> list[Article]:
+    return [to_article(entry, source, url, fetched_at, parsed.language) for entry in parsed.entries]
+
+
+class Pipeline:
+    """Refreshes sources and publishes topics for one config; shared by `fetch --once` and the daemon."""
+
+    def __init__(self, config: Config, store: Store, fetcher: Fetcher) -> None:
+        self.config = config
+        self.store = store
+        self.fetcher = fetcher
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-store")
+        self.parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
+        self.dedup = self._fresh_dedup()
+        self.store.load_dedup_window(self.dedup)
+
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)
+        self.parser.shutdown(wait=True)
+
+    def _fresh_dedup(self) -> Deduplicator:
+        return Deduplicator(self.config.dedup.level, self.config.dedup.window)
+
+    async def _in(self, executor: ThreadPoolExecutor, func: Callable[..., R], *args: object) -> R:
+        return await asyncio.get_running_loop().run_in_executor(executor, func, *args)
+
+    # -- refreshing ------------------------------------------------------------------------------
+
+    async def refresh_all(self, sources: Sequence[SourceConfig] | None = None) -> list[RefreshOutcome]:
+        chosen = self.config.sources if sources is None else sources
+        return list(await asyncio.gather(*(self.refresh(s) for s in chosen)))
+
+    async def refresh(self, source: SourceConfig) -> RefreshOutcome:
+        """Refresh one source; every failure ends up in its state and the outcome, never raised."""
+        started = time.monotonic()
+        now = datetime.now(UTC)
+        state = self.store.source_state(source.name) or SourceState(source.name, url=source.url)
+        if state.url != source.url and not state.redirect_to and source.kind != "files":
+            state = replace(state, url=source.url)  # the config's URL changed: it wins over an old redirect
+        try:
+            outcome, state = await self._refresh(source, state, now)
+        except FetchError as exc:
+            state = after_failure(state, str(exc), self.config.interval_of(source), now, exc.status,
+                                  exc.retry_after)
+            outcome = RefreshOutcome(source.name, "gone" if state.gone else "error", error=str(exc))
+        except Exception as exc:  # a bug or a hostile document must not stop the other sources
+            log.exception("source=%s unexpected error", source.name)
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            state = after_failure(state, error, self.config.interval_of(source), now)
+            outcome = RefreshOutcome(source.name, "error", error=error)
+        await self._in(self.writer, self.store.save_source_state, state)
+        outcome = replace(outcome, seconds=time.monotonic() - started)
+        _log_outcome(outcome, state)
+        return outcome
+
+    async def _refresh(self, source: SourceConfig, state: SourceState,
+                       now: datetime) -> tuple[RefreshOutcome, SourceState]:
+        if source.kind == "files":
+            return await self._refresh_folder(source, state, now)
+        result = await self.fetcher.fetch(state.url, state.etag, state.last_modified)
+        interval = self.config.interval_of(source)
+        if result.body is None:
+            return RefreshOutcome(source.name, "not-modified"), after_success(state, result, interval, now, 0)
+        parsed, articles = await self._in(self.parser, parse_and_normalise, result.body, result.url,
+                                          result.content_type, source.name, now)
+        if parsed.problem and not parsed.entries:
+            raise FetchError(parsed.problem, result.status)
+        ingested = await self._ingest(source.name, articles, now)
+        state = after_success(state, result, interval, now, len(articles))
+        state = replace(state, title=parsed.title or state.title, link=parsed.link or state.link)
+        return _outcome(source.name, ingested), state
+
+    async def _refresh_folder(self, source: SourceConfig, state: SourceState,
+                              now: datetime) -> tuple[RefreshOutcome, SourceState]:
+        from feeder.parse.files import read_folder
+
+        assert source.path is not None
+        if not source.path.is_dir():
+            raise FetchError(f"folder {source.path} does not exist")
+        parsed = await self._in(self.parser, read_folder, source.path)
+        articles = normalise_all(parsed, source.name, source.path.as_uri() + "/", now)
+        ingested = await self._ingest(source.name, articles, now)
+        state = replace(state, last_attempt=now, last_success=now, status=0, failures=0,
+                        error=parsed.problem.splitlines()[0] if parsed.problem else "",
+                        entries_seen=len(articles), next_fetch=now + self.config.interval_of(source))
+        if parsed.problem:
+            for line in parsed.problem.splitlines():
+                log.warning("source=%s skipped %s", source.name, line)
+        return _outcome(source.name, ingested), state
+
+    async def _ingest(self, source: str, articles: list[Article], now: datetime) -> IngestResult:
+        priorities = {s.name: s.priority for s in self.config.sources}
+        try:
+            result = await self._in(self.writer, self.store.ingest, source, articles, self.dedup, priorities, now)
+        except Exception:
+            # The rolled-back batch taught the deduplicator headlines the database does not have.
+            self.dedup = self._fresh_dedup()
+            await self._in(self.writer, self.store.load_dedup_window, self.dedup)
+            raise
+        return result
+
+    # -- publishing ------------------------------------------------------------------------------
+
+    def topic_feeds(self, now: datetime | None = None) -> list[TopicFeed]:
+        now = now or datetime.now(UTC)
+        tags = {s.name: s.tags for s in self.config.sources}
+        pool = candidates(self.store.recent_stories(STORY_POOL), tags)
+        return [
+            TopicFeed(topic, tuple(select_stories(TopicMatcher(topic, tags), pool, now)))
+            for topic in self.config.topics
+        ]
+
+    def publisher(self) -> Publisher:
+        states = self.store.source_states()
+        infos = {}
+        for source in self.config.sources:
+            state = states.get(source.name)
+            title = source.title or (state.title if state else "") or source.name
+            infos[source.name] = SourceInfo(title, (state.link if state else "") or source.url)
+        return Publisher(self.config, infos)
+
+    def publish(self) -> list[str]:
+        """Write every topic's files; returns the slugs whose feeds changed."""
+        started = time.monotonic()
+        changed = self.publisher().write_all(self.topic_feeds())
+        log.info("published topics=%d changed=%s in %.3fs", len(self.config.topics),
+                 ",".join(changed) or "none", time.monotonic() - started)
+        return changed
+
+    async def publish_async(self) -> list[str]:
+        return await self._in(self.writer, self.publish)
+
+
+def _outcome(source: str, ingested: IngestResult) -> RefreshOutcome:
+    kind = "new" if ingested.new or ingested.changed else "unchanged"
+    return RefreshOutcome(source, kind, ingested.new, ingested.changed, ingested.merged)
+
+
+def _log_outcome(outcome: RefreshOutcome, state: SourceState) -> None:
+    if outcome.outcome in ("error", "gone"):
+        log.warning("source=%s %s status=%s failures=%d next=%s error=%s (%.2fs)", outcome.source,
+                    outcome.outcome, state.status, state.failures,
+                    state.next_fetch.isoformat(timespec="seconds") if state.next_fetch else "never",
+                    outcome.error, outcome.seconds)
+    elif outcome.outcome == "new":
+        log.info("source=%s new=%d changed=%d merged=%d (%.2fs)", outcome.source, outcome.new,
+                 outcome.changed, outcome.merged, outcome.seconds)
+    else:
+        log.debug("source=%s %s (%.2fs)", outcome.source, outcome.outcome, outcome.seconds)

@@ -1,0 +1,278 @@
+"""Storage: the only place that speaks SQL. SQLite by default, any SQLAlchemy URL (PostgreSQL) too."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.engine import make_url
+
+from feeder.dedup import Deduplicator, Headline
+from feeder.model import Article, SourceState, Story
+from feeder.normalise import plain_text
+from feeder.store.schema import articles, metadata, sources, stories
+
+_CATEGORY_SEP = "\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    new: int = 0
+    changed: int = 0
+    merged: int = 0  # new articles that joined an existing story
+    touched_stories: frozenset[int] = frozenset()
+
+
+class Store:
+    """Articles, stories and per-source fetch state in one database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def source_state(self, name: str) -> SourceState | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sources).where(sources.c.name == name)).mappings().first()
+        return SourceState(**row) if row else None
+
+    def source_states(self) -> dict[str, SourceState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(sources).order_by(sources.c.name)).mappings().all()
+        return {row["name"]: SourceState(**row) for row in rows}
+
+    def save_source_state(self, state: SourceState) -> None:
+        values = {f.name: getattr(state, f.name) for f in fields(SourceState)}
+        with self.engine.begin() as conn:
+            done = conn.execute(update(sources).where(sources.c.name == state.name).values(**values))
+            if done.rowcount == 0:
+                conn.execute(insert(sources).values(**values))
+
+    # -- articles and stories ------------------------------------------------------------------
+
+    def ingest(
+        self,
+        source: str,
+        new_articles: Sequence[Article],
+        dedup: Deduplicator,
+        priorities: Mapping[str, int],
+        now: datetime,
+    ) -> IngestResult:
+        """Store one source's articles in one transaction, joining each new one to its story.
+
+        On an exception the transaction rolls back but ``dedup`` has learnt the batch's headlines:
+        the caller must then rebuild it with ``load_dedup_window``.
+        """
+        with self.engine.begin() as conn:
+            return _Ingest(conn, dedup, priorities, now).run(source, new_articles)
+
+    def load_dedup_window(self, dedup: Deduplicator) -> int:
+        """Teach a fresh deduplicator the stored articles inside its window, in arrival order."""
+        with self.engine.connect() as conn:
+            newest = conn.execute(select(func.max(articles.c.published))).scalar()
+            if newest is None:
+                return 0
+            since = _as_utc(newest) - dedup.window
+            rows = conn.execute(
+                select(articles.c.story_id, articles.c.title, articles.c.published, articles.c.url,
+                       articles.c.summary)
+                .where(articles.c.published >= since)
+                .order_by(articles.c.id)
+            ).all()
+        for story_id, title, published, url, summary in rows:
+            dedup.add(story_id, Headline(title, _as_utc(published), url, summary))
+        return len(rows)
+
+    def recent_stories(self, limit: int, since: datetime | None = None) -> list[Story]:
+        """Stories newest first by first publication, each with all its articles."""
+        query = select(stories).order_by(stories.c.first_published.desc(), stories.c.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(stories.c.first_published >= since)
+        with self.engine.connect() as conn:
+            story_rows = conn.execute(query).mappings().all()
+            ids = [row["id"] for row in story_rows]
+            members: dict[int, list[Article]] = {i: [] for i in ids}
+            canonical_ids = {row["id"]: row["canonical_id"] for row in story_rows}
+            for chunk in _chunks(ids, 500):
+                rows = conn.execute(
+                    select(articles).where(articles.c.story_id.in_(chunk)).order_by(articles.c.id)
+                ).mappings()
+                for row in rows:
+                    article = _article(row)
+                    if row["id"] == canonical_ids[row["story_id"]]:
+                        members[row["story_id"]].insert(0, article)
+                    else:
+                        members[row["story_id"]].append(article)
+        return [
+            Story(row["id"], row["uid"], row["first_published"], row["updated"], tuple(members[row["id"]]))
+            for row in story_rows
+            if members[row["id"]]
+        ]
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                "articles": conn.execute(select(func.count()).select_from(articles)).scalar_one(),
+                "stories": conn.execute(select(func.count()).select_from(stories)).scalar_one(),
+            }
+
+    def prune(self, older_than: datetime) -> int:
+        """Delete stories (and their articles) whose every article was published before the cut."""
+        with self.engine.begin() as conn:
+            newest = select(articles.c.story_id).where(articles.c.published >= older_than)
+            doomed = select(stories.c.id).where(stories.c.id.not_in(newest))
+            conn.execute(delete(articles).where(articles.c.story_id.in_(doomed)))
+            return conn.execute(delete(stories).where(stories.c.id.not_in(newest))).rowcount
+
+
+class _Ingest:
+    """One transaction's worth of ingesting."""
+
+    def __init__(self, conn: Connection, dedup: Deduplicator, priorities: Mapping[str, int],
+                 now: datetime) -> None:
+        self.conn = conn
+        self.dedup = dedup
+        self.priorities = priorities
+        self.now = now
+        self.touched: set[int] = set()
+
+    def run(self, source: str, batch: Sequence[Article]) -> IngestResult:
+        known = self._known(source, [a.guid for a in batch])
+        new = changed = merged = 0
+        for article in _unique_guids(batch):
+            if article.guid not in known:
+                merged += self._insert(article)
+                new += 1
+            elif known[article.guid][1] != article.content_hash:
+                self._update(known[article.guid][0], article)
+                changed += 1
+        return IngestResult(new, changed, merged, frozenset(self.touched))
+
+    def _known(self, source: str, guids: list[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks(guids, 500):
+            rows = self.conn.execute(
+                select(articles.c.guid, articles.c.id, articles.c.content_hash)
+                .where(articles.c.source == source, articles.c.guid.in_(chunk))
+            )
+            found.update({guid: (row_id, digest) for guid, row_id, digest in rows})
+        return found
+
+    def _insert(self, article: Article) -> int:
+        headline = Headline(article.title, article.published, article.url, plain_text(article.summary))
+        story_id = self.dedup.match(headline)
+        joined = story_id is not None
+        if story_id is None:
+            story_id = self.conn.execute(
+                insert(stories).values(uid=_story_uid(article), first_published=article.published,
+                                       updated=article.updated)
+            ).inserted_primary_key[0]  # type: ignore[index]
+        article_id = self.conn.execute(
+            insert(articles).values(**_row(article), first_seen=self.now, story_id=story_id)
+        ).inserted_primary_key[0]  # type: ignore[index]
+        self.dedup.add(story_id, headline)
+        self._elect_canonical(story_id, article, article_id)
+        self.touched.add(story_id)
+        return int(joined)
+
+    def _update(self, article_id: int, article: Article) -> None:
+        self.conn.execute(update(articles).where(articles.c.id == article_id).values(**_row(article)))
+        story_id, canonical_id = self.conn.execute(
+            select(stories.c.id, stories.c.canonical_id)
+            .join(articles, articles.c.story_id == stories.c.id)
+            .where(articles.c.id == article_id)
+        ).one()
+        if canonical_id == article_id:
+            # Only the canonical article's content is what readers see: only it moves `updated`.
+            self.conn.execute(update(stories).where(stories.c.id == story_id)
+                              .values(updated=max(article.updated, self.now)))
+        self.touched.add(story_id)
+
+    def _elect_canonical(self, story_id: int, article: Article, article_id: int) -> None:
+        current = self.conn.execute(
+            select(stories.c.canonical_id, articles.c.source, articles.c.published, stories.c.first_published)
+            .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
+            .where(stories.c.id == story_id)
+        ).one()
+        canonical_id, source, published, first_published = current
+        values: dict[str, Any] = {"first_published": min(_as_utc(first_published), article.published)}
+        if canonical_id is None or self._outranks(article, source, _as_utc(published)):
+            values.update(canonical_id=article_id, updated=article.updated if canonical_id is None
+                          else max(article.updated, self.now))
+        self.conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
+
+    def _outranks(self, article: Article, source: str, published: datetime) -> bool:
+        mine, theirs = self.priorities.get(article.source, 0), self.priorities.get(source, 0)
+        return mine > theirs or (mine == theirs and article.published < published)
+
+
+def _engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True, future=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True, connect_args={"timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL: readers (the HTTP server) never wait for the writer; synchronous=NORMAL is crash-safe in WAL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _row(article: Article) -> dict[str, Any]:
+    return {
+        "source": article.source, "guid": article.guid, "url": article.url, "title": article.title,
+        "author": article.author, "summary": article.summary, "content": article.content,
+        "categories": _CATEGORY_SEP.join(article.categories), "language": article.language,
+        "published": article.published, "updated": article.updated, "content_hash": article.content_hash,
+    }
+
+
+def _article(row: Any) -> Article:
+    return Article(
+        source=row["source"], guid=row["guid"], url=row["url"], title=row["title"],
+        published=row["published"], updated=row["updated"], author=row["author"], summary=row["summary"],
+        content=row["content"], categories=tuple(c for c in row["categories"].split(_CATEGORY_SEP) if c),
+        language=row["language"], content_hash=row["content_hash"],
+    )
+
+
+def _story_uid(article: Article) -> str:
+    return hashlib.blake2b(f"{article.source}\x00{article.guid}".encode(), digest_size=16).hexdigest()
+
+
+def _unique_guids(batch: Iterable[Article]) -> Iterator[Article]:
+    seen: set[str] = set()
+    for article in batch:
+        if article.guid not in seen:
+            seen.add(article.guid)
+            yield article
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+__all__ = ["IngestResult", "Store"]
