@@ -20,13 +20,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from feeder.config import Config, ConfigError, SourceConfig, load_config
 from feeder.fetch import Fetcher
 from feeder.ingest import Pipeline, RefreshOutcome
+from feeder.metrics import Metrics
+from feeder.publish import remove_temporary_files
 from feeder.server import create_app
 from feeder.status import source_status
 from feeder.store import Store
 
 log = logging.getLogger("feeder.daemon")
 POLL_EVERY = 5.0  # seconds between looks for due sources
-PUBLISH_EVERY = 10.0
+PUBLISH_DELAY = 1.0  # seconds a burst of refreshes gets before publishing
 SHUTDOWN_GRACE = 10.0  # seconds in-flight fetches get to finish on SIGTERM
 
 
@@ -59,9 +61,11 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.running: dict[str, asyncio.Task[RefreshOutcome]] = {}
         self.stopping = asyncio.Event()
-        self.dirty = True  # publish once at start-up: topics may have changed while we were down
+        self.dirty = False
+        self.publishing: asyncio.Task[None] | None = None
         self.last_progress = time.monotonic()
         self.server: _Server | None = None
+        self.metrics = Metrics()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -70,6 +74,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set)
         loop.add_signal_handler(signal.SIGINT, self.stopping.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        remove_temporary_files(self.config.public_dir)
         self._schedule()
         self.scheduler.start()
         self.server = self._make_server()
@@ -83,6 +88,7 @@ class Daemon:
         log.info("serving %s on http://%s:%d with %d sources, %d topics", self.config.path,
                  self.config.server.host, self.config.server.port, len(self.config.sources),
                  len(self.config.topics))
+        self.publish_soon()  # topics may have changed while feeder was down
         notify("READY=1")
         await self.stopping.wait()
         await self._shutdown(serving)
@@ -96,6 +102,9 @@ class Daemon:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        if self.publishing is not None:
+            self.publishing.cancel()
+            await asyncio.gather(self.publishing, return_exceptions=True)
         if self.dirty:
             await self.pipeline.publish_async()
         assert self.server is not None
@@ -108,7 +117,7 @@ class Daemon:
 
     def _make_server(self) -> _Server:
         app = create_app(self.config.public_dir, self.config.fetch.interval, status=self.status,
-                         healthy=self.healthy)
+                         healthy=self.healthy, metrics=self.metrics.render)
         server_config = uvicorn.Config(app, host=self.config.server.host, port=self.config.server.port,
                                        log_level="warning", access_log=False, lifespan="off")
         return _Server(server_config)
@@ -116,8 +125,6 @@ class Daemon:
     def _schedule(self) -> None:
         self.scheduler.add_job(self.poll, "interval", seconds=POLL_EVERY, jitter=1, id="poll",
                                next_run_time=datetime.now(UTC), max_instances=1, coalesce=True)
-        self.scheduler.add_job(self.publish_if_dirty, "interval", seconds=PUBLISH_EVERY, id="publish",
-                               max_instances=1, coalesce=True)
         if os.environ.get("WATCHDOG_USEC"):
             every = max(int(os.environ["WATCHDOG_USEC"]) / 2e6, 1.0)
             self.scheduler.add_job(self.watchdog, "interval", seconds=every, id="watchdog")
@@ -128,17 +135,19 @@ class Daemon:
     # -- jobs ----------------------------------------------------------------------------------
 
     async def poll(self) -> None:
-        """Start a refresh for every source that is due and not already running."""
+        """Claim every source that is due and start its refresh."""
         self.last_progress = time.monotonic()
         if self.stopping.is_set():
             return
         now = datetime.now(UTC)
-        states = await asyncio.get_running_loop().run_in_executor(self.pipeline.writer,
-                                                                  self.store.source_states)
-        for source in self.config.sources:
-            state = states.get(source.name)
-            due = state is None or (not state.gone and (state.next_fetch is None or state.next_fetch <= now))
-            if due and source.name not in self.running:
+        idle = [s.name for s in self.config.sources if s.name not in self.running]
+        # A claim is a lease: if this worker dies mid-fetch, the source is due again when it ends.
+        lease_until = now + self.config.fetch.timeout * 2 + timedelta(seconds=5)
+        claimed = await asyncio.get_running_loop().run_in_executor(
+            self.pipeline.writer, self.store.claim_due_sources, idle, now, lease_until)
+        for name in claimed:
+            source = self.config.source(name)
+            if source is not None:
                 self._start(source)
 
     def _start(self, source: SourceConfig) -> None:
@@ -147,20 +156,34 @@ class Daemon:
 
         def finished(done: asyncio.Task[RefreshOutcome]) -> None:
             self.running.pop(source.name, None)
-            if not done.cancelled() and done.exception() is None and done.result().outcome == "new":
-                self.dirty = True
+            if done.cancelled() or done.exception() is not None:
+                return
+            outcome = done.result()
+            self.metrics.fetches[outcome.outcome] += 1
+            self.metrics.entries_ingested += outcome.new
+            self.metrics.duplicates_merged += outcome.merged
+            self.metrics.fetch_seconds.observe(outcome.seconds)
+            if outcome.outcome == "new":
+                self.publish_soon()
 
         task.add_done_callback(finished)
 
-    async def publish_if_dirty(self) -> None:
-        self.last_progress = time.monotonic()
-        if self.dirty:
+    def publish_soon(self) -> None:
+        """Publish after a short pause, so that a burst of refreshes is published once."""
+        self.dirty = True
+        if self.publishing is None or self.publishing.done():
+            self.publishing = asyncio.create_task(self._publish_after(PUBLISH_DELAY))
+
+    async def _publish_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        while self.dirty:
             self.dirty = False
+            started = time.monotonic()
             try:
                 await self.pipeline.publish_async()
+                self.metrics.publish_seconds.observe(time.monotonic() - started)
             except Exception:
-                self.dirty = True
-                log.exception("publishing failed; will retry")
+                log.exception("publishing failed; will retry at the next change")
 
     async def prune(self) -> None:
         assert self.config.keep is not None
@@ -168,14 +191,15 @@ class Daemon:
         removed = await asyncio.get_running_loop().run_in_executor(self.pipeline.writer, self.store.prune, cut)
         if removed:
             log.info("pruned %d stories older than %s", removed, cut.isoformat(timespec="seconds"))
-            self.dirty = True
+            self.publish_soon()
 
     async def watchdog(self) -> None:
+        """Pet systemd's watchdog only while the poll job runs: a wedged scheduler gets restarted."""
         if self.healthy():
             notify("WATCHDOG=1")
 
     def healthy(self) -> bool:
-        return time.monotonic() - self.last_progress < 3 * max(POLL_EVERY, PUBLISH_EVERY)
+        return time.monotonic() - self.last_progress < 4 * POLL_EVERY
 
     async def reload(self) -> None:
         """SIGHUP: adopt a new config if it is valid; otherwise keep running the old one."""
@@ -189,7 +213,7 @@ class Daemon:
             return
         self.config = config
         self.pipeline.config = config
-        self.dirty = True
+        self.publish_soon()
         log.info("reloaded %s: %d sources, %d topics", config.path, len(config.sources), len(config.topics))
         notify("READY=1")
 

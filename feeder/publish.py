@@ -287,3 +287,12 @@ def http_date(moment: datetime) -> str:
 
 def host_of(url: str) -> str:
     return urlsplit(url).hostname or "localhost"
+
+
+def remove_temporary_files(folder: Path) -> int:
+    """Delete what a write_atomically killed mid-write left behind (the published files are whole)."""
+    removed = 0
+    for path in folder.rglob(".*.tmp") if folder.is_dir() else ():
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from feeder.dedup import Deduplicator, Headline
 from feeder.model import Article, SourceState, Story
@@ -57,6 +59,28 @@ class Store:
             done = conn.execute(update(sources).where(sources.c.name == state.name).values(**values))
             if done.rowcount == 0:
                 conn.execute(insert(sources).values(**values))
+
+    def claim_due_sources(self, names: Sequence[str], now: datetime, lease_until: datetime) -> list[str]:
+        """Claim the sources that are due: each claim moves next_fetch to the lease's end, atomically,
+        so that several workers sharing one database never fetch the same source twice."""
+        with self.engine.connect() as conn:
+            known = set(conn.execute(select(sources.c.name)).scalars())
+        for name in names:
+            if name not in known:
+                with contextlib.suppress(IntegrityError), self.engine.begin() as conn:
+                    conn.execute(insert(sources).values(name=name))  # another worker may win: fine
+        due = (sources.c.next_fetch.is_(None) | (sources.c.next_fetch <= now)) & sources.c.gone.is_(False)
+        wanted = set(names)
+        claimed = []
+        with self.engine.connect() as conn:
+            candidates = [n for n in conn.execute(select(sources.c.name).where(due)).scalars() if n in wanted]
+        for name in sorted(candidates):
+            with self.engine.begin() as conn:
+                done = conn.execute(update(sources).where(sources.c.name == name, due)
+                                    .values(next_fetch=lease_until))
+                if done.rowcount == 1:
+                    claimed.append(name)
+        return claimed
 
     # -- articles and stories ------------------------------------------------------------------
 
@@ -200,15 +224,16 @@ class _Ingest:
 
     def _elect_canonical(self, story_id: int, article: Article, article_id: int) -> None:
         current = self.conn.execute(
-            select(stories.c.canonical_id, articles.c.source, articles.c.published, stories.c.first_published)
+            select(stories.c.canonical_id, stories.c.first_published, stories.c.updated, articles.c.source,
+                   articles.c.published)
             .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
             .where(stories.c.id == story_id)
         ).one()
-        canonical_id, source, published, first_published = current
+        canonical_id, first_published, updated, source, published = current
         values: dict[str, Any] = {"first_published": min(_as_utc(first_published), article.published)}
         if canonical_id is None or self._outranks(article, source, _as_utc(published)):
-            values.update(canonical_id=article_id, updated=article.updated if canonical_id is None
-                          else max(article.updated, self.now))
+            # From the data, not the clock: the same articles give the same feed, however they arrived.
+            values.update(canonical_id=article_id, updated=max(_as_utc(updated), article.updated))
         self.conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
 
     def _outranks(self, article: Article, source: str, published: datetime) -> bool:

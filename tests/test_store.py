@@ -1,0 +1,145 @@
+"""The store on a real SQLite file and, where one answers, a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from feeder.dedup import Deduplicator
+from feeder.model import Article, RawEntry, SourceState
+from feeder.normalise import to_article
+from feeder.store import Store
+
+POSTGRES = os.environ.get("FEEDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def _postgres_url() -> Iterator[str]:
+    try:
+        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            schema = f"feeder_test_{uuid.uuid4().hex[:10]}"
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as exc:  # no driver, no server, no database: all mean "cannot test here"
+        pytest.skip(f"no PostgreSQL at {POSTGRES}: {type(exc).__name__}")
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'feeder.db'}"
+    else:
+        yield from _postgres_url()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(database_url)
+    yield store
+    store.close()
+
+
+def article(source: str, guid: str, title: str, published: datetime, summary: str = "") -> Article:
+    entry = RawEntry(title=title, link=f"http://{source}.example/{guid}", guid=guid, published=published,
+                     summary=summary)
+    return to_article(entry, source, f"http://{source}.example/feed", published + timedelta(minutes=5))
+
+
+def ingest(store: Store, dedup: Deduplicator, batch: list[Article], priorities: dict[str, int] | None = None):
+    return store.ingest(batch[0].source, batch, dedup, priorities or {}, T0 + timedelta(days=1))
+
+
+def test_same_headline_from_two_sources_is_one_story(store: Store) -> None:
+    dedup = Deduplicator()
+    ingest(store, dedup, [article("a", "1", "Oil falls to $98", T0)])
+    result = ingest(store, dedup, [article("b", "9", "Oil falls to $98", T0 + timedelta(hours=1))])
+    assert (result.new, result.merged) == (1, 1)
+    [story] = store.recent_stories(10)
+    assert story.outlets == ("a", "b")
+    assert story.article.source == "a"  # the earliest is canonical
+    assert story.first_published == T0
+
+
+def test_reingesting_unchanged_articles_changes_nothing(store: Store) -> None:
+    dedup = Deduplicator()
+    batch = [article("a", "1", "One", T0), article("a", "2", "Two", T0)]
+    ingest(store, dedup, batch)
+    before = store.recent_stories(10)
+    assert ingest(store, dedup, batch).new == 0
+    assert store.recent_stories(10) == before
+
+
+def test_changed_article_is_updated_in_place(store: Store) -> None:
+    dedup = Deduplicator()
+    ingest(store, dedup, [article("a", "1", "Storm nears coast", T0, "first")])
+    result = ingest(store, dedup, [article("a", "1", "Storm nears coast", T0, "second, corrected")])
+    assert (result.new, result.changed) == (0, 1)
+    [story] = store.recent_stories(10)
+    assert story.article.summary == "second, corrected"
+    assert store.counts() == {"articles": 1, "stories": 1}
+
+
+def test_priority_outranks_earliest(store: Store) -> None:
+    dedup = Deduplicator()
+    ingest(store, dedup, [article("wire", "1", "Election called for May", T0)], {"paper": 5})
+    ingest(store, dedup, [article("paper", "2", "Election called for May", T0 + timedelta(hours=2))],
+           {"paper": 5})
+    [story] = store.recent_stories(10)
+    assert story.article.source == "paper" and story.first_published == T0
+
+
+def test_window_is_rebuilt_after_restart(database_url: str) -> None:
+    first = Store(database_url)
+    ingest(first, Deduplicator(), [article("a", "1", "Bridge reopens after repairs", T0)])
+    first.close()
+    second = Store(database_url)
+    dedup = Deduplicator()
+    assert second.load_dedup_window(dedup) == 1
+    result = ingest(second, dedup, [article("b", "7", "Bridge reopens after repairs", T0 + timedelta(hours=3))])
+    assert result.merged == 1
+    assert len(second.recent_stories(10)) == 1
+    second.close()
+
+
+def test_source_state_round_trip(store: Store) -> None:
+    state = SourceState("a", url="http://a.example/feed", etag='"x"', last_success=T0, failures=2,
+                        next_fetch=T0 + timedelta(minutes=30), error="HTTP 500")
+    store.save_source_state(state)
+    assert store.source_state("a") == state
+    store.save_source_state(SourceState("a", url="http://a.example/feed"))
+    assert store.source_state("a") == SourceState("a", url="http://a.example/feed")
+
+
+def test_prune_removes_only_stories_wholly_older_than_the_cut(store: Store) -> None:
+    dedup = Deduplicator(window=timedelta(days=30))
+    ingest(store, dedup, [article("a", "old", "Old news", T0 - timedelta(days=40))])
+    ingest(store, dedup, [article("a", "new", "New news", T0)])
+    assert store.prune(T0 - timedelta(days=30)) == 1
+    assert [s.article.title for s in store.recent_stories(10)] == ["New news"]
+
+
+def test_due_sources_are_claimed_once(database_url: str) -> None:
+    """Two workers on one database: each due source goes to exactly one of them."""
+    worker_a, worker_b = Store(database_url), Store(database_url)
+    names = ["s1", "s2", "s3"]
+    lease = T0 + timedelta(minutes=10)
+    claimed_a = worker_a.claim_due_sources(names, T0, lease)
+    claimed_b = worker_b.claim_due_sources(names, T0, lease)
+    assert sorted(claimed_a + claimed_b) == names and not set(claimed_a) & set(claimed_b)
+    assert worker_b.claim_due_sources(names, lease + timedelta(seconds=1), lease + timedelta(minutes=10)) == names
+    worker_b.save_source_state(SourceState("s1", gone=True))
+    assert "s1" not in worker_a.claim_due_sources(names, T0 + timedelta(days=1), T0 + timedelta(days=2))
+    worker_a.close()
+    worker_b.close()
