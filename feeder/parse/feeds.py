@@ -18,6 +18,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     if content_type:
         headers["content-type"] = content_type
     # Sanitising and URI resolution cost ~3x the rest of parsing; normalise does both, once, with nh3.
+    # Links (<link href>, permalink guids) are still resolved against xml:base by feedparser itself.
     parsed = feedparser.parse(
         io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
@@ -28,6 +29,8 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
         problem = f"not a feed: {_describe(parsed.get('bozo_exception'))}"
     elif not entries and not feed:
         problem = "not a feed: no channel or entries found"
+    elif not entries:
+        problem = "feed has no entries"
     return ParsedFeed(
         title=str(feed.get("title", "")),
         link=str(feed.get("link", "")),
@@ -39,18 +42,40 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
 
 def _entry(entry: Any) -> RawEntry:
     content = entry.get("content") or []
+    body = content[0] if content else {}
+    summary_detail = entry.get("summary_detail") or {}
     return RawEntry(
         title=str(entry.get("title", "")),
-        link=str(entry.get("link", "")),
+        link=_link(entry),
         guid=str(entry.get("id", "")),
         published=_utc(entry.get("published_parsed")),
         updated=_utc(entry.get("updated_parsed")),
-        author=str(entry.get("author", "")),
+        author=_author(entry),
         summary=str(entry.get("summary", "")),
-        content=str(content[0].get("value", "")) if content else "",
+        content=str(body.get("value", "")),
         categories=tuple(str(t.get("term", "")) for t in entry.get("tags", []) if t.get("term")),
-        language=str((content[0].get("language") if content else "") or ""),
+        language=str(body.get("language") or summary_detail.get("language") or ""),
+        # The xml:base in force where the content (or summary) sat: the base for its relative links.
+        base=str(body.get("base") or summary_detail.get("base") or ""),
     )
+
+
+def _link(entry: Any) -> str:
+    """The alternate link; an RSS guid with isPermaLink (feedparser sets ``guidislink``) stands in."""
+    link = str(entry.get("link", ""))
+    if not link and entry.get("guidislink"):
+        link = str(entry.get("id", ""))
+    return link
+
+
+def _author(entry: Any) -> str:
+    """Names, not "jdoe@example.com (John Doe)": feedparser splits the name out into author_detail."""
+    names = [str(a.get("name", "")).strip() for a in entry.get("authors", []) if isinstance(a, dict)]
+    names = [n for n in names if n]
+    if names:
+        return ", ".join(dict.fromkeys(names))
+    detail = entry.get("author_detail") or {}
+    return str(detail.get("name") or entry.get("author", "") or "")
 
 
 def _utc(parsed_time: Any) -> datetime | None:

@@ -1,0 +1,101 @@
+"""JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1). feedparser 6.0 has no reader for it."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from dateutil import parser as dateparser
+
+from feeder.model import ParsedFeed, RawEntry
+
+
+def looks_like_json_feed(body: bytes) -> bool:
+    """Cheap sniff: a JSON object that names a jsonfeed.org version near its start."""
+    head = body[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{") and b"jsonfeed.org" in body[:65536]
+
+
+def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
+    """Parse a JSON Feed; items that are not objects are skipped and counted in ``problem``."""
+    try:
+        doc = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return ParsedFeed(problem=f"not a JSON Feed: invalid JSON ({str(exc)[:120]})")
+    if not isinstance(doc, dict):
+        return ParsedFeed(problem="not a JSON Feed: top level is not an object")
+    items = doc.get("items")
+    if not isinstance(items, list):
+        return ParsedFeed(problem="not a JSON Feed: no items list")
+    language = _text(doc.get("language"))
+    feed_authors = _authors(doc)
+    entries = [
+        _entry(item, language, feed_authors) for item in items if isinstance(item, dict)
+    ]
+    skipped = len(items) - len(entries)
+    problem = f"{skipped} item(s) are not JSON objects and were skipped" if skipped else ""
+    if not entries and not problem:
+        problem = "JSON Feed has no items"
+    return ParsedFeed(
+        title=_text(doc.get("title")),
+        link=_text(doc.get("home_page_url")),
+        language=language,
+        entries=tuple(entries),
+        problem=problem,
+    )
+
+
+def _entry(item: dict[str, Any], feed_language: str, feed_authors: str) -> RawEntry:
+    link = _text(item.get("url")) or _text(item.get("external_url"))
+    content = _text(item.get("content_html"))
+    if not content and (plain := _text(item.get("content_text"))):
+        content = "\n".join(f"<p>{html.escape(p.strip(), quote=False)}</p>"
+                            for p in plain.split("\n\n") if p.strip())
+    tags = item.get("tags")
+    return RawEntry(
+        title=_text(item.get("title")),
+        link=link,
+        guid=_text(item.get("id")) or link,
+        published=parse_rfc3339(item.get("date_published")),
+        updated=parse_rfc3339(item.get("date_modified")),
+        author=_authors(item) or feed_authors,
+        summary=html.escape(_text(item.get("summary")), quote=False),
+        content=content,
+        categories=tuple(_text(t) for t in tags if _text(t)) if isinstance(tags, list) else (),
+        language=_text(item.get("language")) or feed_language,
+    )
+
+
+def _authors(obj: dict[str, Any]) -> str:
+    """1.1 has an ``authors`` list; 1.0 a single ``author`` object. Names joined with ", "."""
+    found = obj.get("authors")
+    people = found if isinstance(found, list) else [obj.get("author")]
+    names = [_text(p.get("name")) for p in people if isinstance(p, dict)]
+    return ", ".join(n for n in names if n)
+
+
+def _text(value: object) -> str:
+    """Strings as they are; ids may be numbers in the wild (the spec says string): keep them too."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def parse_rfc3339(value: object) -> datetime | None:
+    """RFC 3339 date as UTC; lenient (dateutil) for near misses, None when it is not a date at all."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        when = dateparser.isoparse(value.strip())
+    except (ValueError, OverflowError):
+        try:
+            when = dateparser.parse(value.strip())
+        except (ValueError, OverflowError):
+            return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
