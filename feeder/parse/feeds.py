@@ -49,7 +49,8 @@ def _entry(entry: Any) -> RawEntry:
         link=_link(entry),
         guid=str(entry.get("id", "")),
         published=_utc(entry.get("published_parsed")),
-        updated=_utc(entry.get("updated_parsed")),
+        # dict.get: FeedParserDict.get maps a missing updated_parsed to published_parsed (and warns).
+        updated=_utc(dict.get(entry, "updated_parsed")),
         author=_author(entry),
         summary=str(entry.get("summary", "")),
         content=str(body.get("value", "")),

@@ -119,7 +119,7 @@ def find_article_links(
 def _document_base(doc: Any, page_url: str) -> str:
     """A <base href> changes what relative links mean (it may itself be relative)."""
     for base in doc.iter("base"):
-        if href := (base.get("href") or "").strip():
+        if href := str(base.get("href") or "").strip():
             return urljoin(page_url, href)
     return page_url
 

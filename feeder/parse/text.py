@@ -76,6 +76,9 @@ _DATELINE = re.compile(
 )
 _BYLINE = re.compile(r"^(?:by|written by|words by|reported by|author|authors|reporter)\s*[:|]?\s+(.+)$",
                      re.IGNORECASE)
+_LEADING_PLACE = re.compile(r"^[^\W\d][\w .'-]{1,40},\s*")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_RELATIVE_DATE = re.compile(r"\b(?:ago|today|yesterday|tomorrow|just now)\b", re.IGNORECASE)
 _URL_LINE = re.compile(r"^https?://\S+$")
 _SENTENCE_END = re.compile(r"[.!?…:;\"\u201d\u2019')\]]$")
 
@@ -89,9 +92,10 @@ class _Dump:
     link: str = ""
     published: datetime | None = None
     updated: datetime | None = None
-    highlights: list[str] = field(default_factory=list)
+    highlights: list[list[str]] = field(default_factory=list)
     paragraphs: list[list[str]] = field(default_factory=list)
     in_highlights: bool = False
+    bulleted: bool = False  # the highlights are a bullet list, not a paragraph
     body_started: bool = False
 
 
@@ -106,7 +110,7 @@ def parse_text_dump(text: str) -> RawEntry:
         published=dump.published,
         updated=dump.updated,
         author=dump.author,
-        summary=_as_html([[line] for line in dump.highlights]),
+        summary=_as_html(dump.highlights),
         content=_as_html(dump.paragraphs),
     )
 
@@ -131,8 +135,7 @@ def _read_block(dump: _Dump, block: list[str]) -> None:
     for line in block:
         if _read_header_line(dump, line):
             continue
-        if dump.in_highlights:
-            dump.highlights.append(_BULLET.sub("", line))
+        if dump.in_highlights and _read_highlight(dump, line):
             continue
         if paragraph and _ends_paragraph(paragraph[-1]):
             dump.paragraphs.append(paragraph)
@@ -141,6 +144,26 @@ def _read_block(dump: _Dump, block: list[str]) -> None:
         dump.body_started = True
     if paragraph:
         dump.paragraphs.append(paragraph)
+
+
+def _read_highlight(dump: _Dump, line: str) -> bool:
+    """Bullets are one highlight each; a plain highlight is one paragraph (wrapped lines joined).
+
+    False once a plain paragraph has ended: in dumps without blank lines the body follows directly.
+    """
+    if _BULLET.match(line):
+        dump.highlights.append([_BULLET.sub("", line)])
+        dump.bulleted = True
+        return True
+    last = dump.highlights[-1] if dump.highlights else None
+    if last is None:
+        dump.highlights.append([line])
+        return True
+    if not dump.bulleted and not _SENTENCE_END.search(last[-1]) and len(dump.highlights) == 1:
+        last.append(line)
+        return True
+    dump.in_highlights = False
+    return False
 
 
 def _ends_paragraph(line: str) -> bool:
@@ -169,7 +192,8 @@ def _read_header_line(dump: _Dump, line: str) -> bool:
     if not dump.author and (author := _byline(line)):
         dump.author = author
         return True
-    return False
+    # Before the body, a short line that is no sentence is a label (outlet, section, place), not text.
+    return len(line.split()) < 8 and not _SENTENCE_END.search(line)
 
 
 def is_furniture(line: str) -> bool:
@@ -224,16 +248,18 @@ def _read_dateline(dump: _Dump, line: str) -> bool:
 
 def _bare_date(text: str) -> datetime | None:
     """A short line that is nothing but a date and time, e.g. "January 5, 2024 3:04 PM EST"."""
-    if len(text) > 60 or not re.search(r"\b(19|20)\d\d\b", text) or len(text.split()) > 9:
+    if len(text) > 60 or len(text.split()) > 9:
         return None
-    return parse_loose_date(text, fuzzy=False)
+    # "Brussels, 20.12.2023 06:15 CET": a place name may lead the date.
+    return parse_loose_date(text, fuzzy=False) or parse_loose_date(_LEADING_PLACE.sub("", text), fuzzy=False)
 
 
 def parse_loose_date(text: str, fuzzy: bool = True) -> datetime | None:
     """A human-written date with an optional timezone abbreviation, as UTC; naive times count as UTC."""
     text = text.strip().strip("|").strip()
     text = re.sub(r"\b(\d{1,2})\.(\d{2})\s*(am|pm)\b", r"\1:\2 \3", text, flags=re.IGNORECASE)
-    if not re.search(r"\d", text):
+    # A date without a year, or a relative one, would be guessed relative to today: not a date we know.
+    if not _YEAR.search(text) or _RELATIVE_DATE.search(text):
         return None
     try:
         when = dateparser.parse(text, fuzzy=fuzzy, tzinfos=TIMEZONE_OFFSETS)
