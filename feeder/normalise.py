@@ -98,21 +98,9 @@ def _absolute_urls(base_url: str) -> Callable[[str, str, str], str]:
     def resolve(_tag: str, attribute: str, value: str) -> str:
         if attribute in ("href", "src", "cite", "poster") and value:
             return urljoin(base_url, value.strip())
-        if attribute == "srcset" and value:
-            return _resolve_srcset(base_url, value)
         return value
 
     return resolve
-
-
-def _resolve_srcset(base_url: str, srcset: str) -> str:
-    """"a.jpg 1x, b.jpg 2x" with each candidate URL made absolute."""
-    candidates = []
-    for candidate in srcset.split(","):
-        url, _, descriptor = candidate.strip().partition(" ")
-        if url:
-            candidates.append(f"{urljoin(base_url, url)} {descriptor.strip()}".strip())
-    return ", ".join(candidates)
 
 
 def to_utc(when: datetime | None) -> datetime | None:

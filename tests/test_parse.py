@@ -13,7 +13,8 @@ import pytest
 from feeder.normalise import to_article
 from feeder.parse import parse_document, sniff
 
-FEEDPARSER_TESTS = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "feeds" / "feedparser-tests"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FEEDPARSER_TESTS = SHARED / "data" / "feeds" / "feedparser-tests"
 FETCHED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -70,7 +71,9 @@ NEWS_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
     <loc>https://news.example.com/2024/05/01/big-story.html</loc>
     <lastmod>2024-05-01T12:30:00+01:00</lastmod>
     <news:news>
-      <news:publication><news:name>Example News</news:name><news:language>en</news:language></news:publication>
+      <news:publication>
+        <news:name>Example News</news:name><news:language>en</news:language>
+      </news:publication>
       <news:publication_date>2024-05-01T10:00:00+01:00</news:publication_date>
       <news:title>Big story &amp; more</news:title>
       <news:keywords>politics, economy</news:keywords>
@@ -128,7 +131,8 @@ def test_rss_author_name_and_xml_base() -> None:
       <title>T</title><entry><title type="html">A &lt;b&gt;bold&lt;/b&gt; title</title>
       <link href="posts/1"/><id>urn:1</id><updated>2024-01-01T00:00:00Z</updated>
       <author><name>Jane</name><email>j@e.com</email></author>
-      <content type="html" xml:base="https://cdn.e.com/media/">&lt;img src="pic.jpg"&gt;</content></entry></feed>"""
+      <content type="html" xml:base="https://cdn.e.com/media/">&lt;img src="pic.jpg"&gt;</content>
+      </entry></feed>"""
     (entry,) = parse_document(body, "https://e.com/atom.xml").entries
     article = to_article(entry, "src", "https://e.com/atom.xml", FETCHED)
     assert article.url == "https://e.com/blog/posts/1"

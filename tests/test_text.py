@@ -88,7 +88,7 @@ hero image
 Federal Reserve Chair Jerome Powell speaks to reporters. (Reuters)
 Highlights
 The Federal Reserve left interest rates unchanged on Wednesday.
-WASHINGTON (Reuters) - The Federal Reserve held interest rates steady on Wednesday and policymakers stuck with their outlook for three cuts... in fact two, officials said.
+WASHINGTON (Reuters) - The Federal Reserve held interest rates steady on Wednesday, officials said.
 "We are not there yet," Powell told a news conference after the two-day meeting of the central bank.
 Read more: How the Fed sets rates
 Markets rallied after the decision, with the S&P 500 closing at a record high for the session.

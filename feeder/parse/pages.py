@@ -195,16 +195,19 @@ def extract_article(body: bytes, url: str) -> RawEntry | None:
         updated=meta.modified,
         author=meta.author or str(getattr(found, "author", "") or ""),
         summary=html.escape(meta.description or str(getattr(found, "description", "") or ""), quote=False),
-        content=_paragraphs(text),
+        content=_paragraphs(text, title),
         categories=meta.keywords or tuple(getattr(found, "tags", None) or ()),
         language=meta.language or str(getattr(found, "language", "") or ""),
         base=url,
     )
 
 
-def _paragraphs(text: str) -> str:
-    return "\n".join(f"<p>{html.escape(line.strip(), quote=False)}</p>" for line in text.splitlines()
-                     if line.strip())
+def _paragraphs(text: str, title: str) -> str:
+    """One ``<p>`` per line of trafilatura's text; a first line repeating the headline (the <h1>) goes."""
+    lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+    if lines and lines[0].casefold() == " ".join(title.split()).casefold():
+        lines = lines[1:]
+    return "\n".join(f"<p>{html.escape(line, quote=False)}</p>" for line in lines)
 
 
 class PageMetadata:
