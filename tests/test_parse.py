@@ -12,6 +12,7 @@ import pytest
 
 from feeder.normalise import to_article
 from feeder.parse import parse_document, sniff
+from feeder.parse.jsonfeed import parse_rfc3339
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FEEDPARSER_TESTS = SHARED / "data" / "feeds" / "feedparser-tests"
@@ -138,6 +139,22 @@ def test_rss_author_name_and_xml_base() -> None:
     assert article.url == "https://e.com/blog/posts/1"
     assert article.title == "A bold title" and article.author == "Jane"
     assert 'src="https://cdn.e.com/media/pic.jpg"' in article.content
+
+
+def test_rss_relative_content_uses_the_entry_link() -> None:
+    body = b"""<rss version="2.0"><channel><item><title>T</title><link>/news/2024/story</link>
+      <description>&lt;img src="pic.jpg"&gt;</description></item></channel></rss>"""
+    (entry,) = parse_document(body, "https://e.com/feeds/rss.xml").entries
+    article = to_article(entry, "src", "https://e.com/feeds/rss.xml", FETCHED)
+    assert article.url == "https://e.com/news/2024/story"
+    assert 'src="https://e.com/news/2024/pic.jpg"' in article.summary
+
+
+def test_lenient_dates() -> None:
+    js_date = "Sat Dec 07 2024 01:36:42 GMT+0100 (CET)"  # JavaScript Date.toString(), seen in JSON-LD
+    assert parse_rfc3339(js_date) == datetime(2024, 12, 7, 0, 36, 42, tzinfo=UTC)
+    assert parse_rfc3339("2015-07-10 09:53:00 -0400") == datetime(2015, 7, 10, 13, 53, tzinfo=UTC)
+    assert parse_rfc3339("not a date") is None and parse_rfc3339(None) is None
 
 
 @pytest.mark.skipif(not FEEDPARSER_TESTS.is_dir(), reason=f"shared data set absent: {FEEDPARSER_TESTS}")

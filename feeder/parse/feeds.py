@@ -22,7 +22,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     parsed = feedparser.parse(
         io.BytesIO(body), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
     )
-    entries = tuple(_entry(e) for e in parsed.entries)
+    entries = tuple(_entry(e, url) for e in parsed.entries)
     feed = parsed.get("feed", {})
     problem = ""
     if not entries and parsed.get("bozo"):
@@ -40,7 +40,7 @@ def parse_feed(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
     )
 
 
-def _entry(entry: Any) -> RawEntry:
+def _entry(entry: Any, document_url: str) -> RawEntry:
     content = entry.get("content") or []
     body = content[0] if content else {}
     summary_detail = entry.get("summary_detail") or {}
@@ -56,9 +56,18 @@ def _entry(entry: Any) -> RawEntry:
         content=str(body.get("value", "")),
         categories=tuple(str(t.get("term", "")) for t in entry.get("tags", []) if t.get("term")),
         language=str(body.get("language") or summary_detail.get("language") or ""),
-        # The xml:base in force where the content (or summary) sat: the base for its relative links.
-        base=str(body.get("base") or summary_detail.get("base") or ""),
+        base=_xml_base(body or summary_detail, document_url),
     )
+
+
+def _xml_base(detail: Any, document_url: str) -> str:
+    """The xml:base in force where the content sat, if the feed declared one.
+
+    feedparser reports the document's URL when there is none; then "" lets normalisation use the
+    entry's own link, the likelier base for an RSS description's relative links.
+    """
+    base = str(detail.get("base") or "") if detail else ""
+    return "" if base == document_url else base
 
 
 def _link(entry: Any) -> str:

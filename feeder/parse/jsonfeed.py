@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from dateutil import parser as dateparser
-
 from feeder.model import ParsedFeed, RawEntry
+from feeder.parse.dates import parse_date
 
 
 def looks_like_json_feed(body: bytes) -> bool:
@@ -86,16 +85,5 @@ def _text(value: object) -> str:
 
 
 def parse_rfc3339(value: object) -> datetime | None:
-    """RFC 3339 date as UTC; lenient (dateutil) for near misses, None when it is not a date at all."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        when = dateparser.isoparse(value.strip())
-    except (ValueError, OverflowError):
-        try:
-            when = dateparser.parse(value.strip())
-        except (ValueError, OverflowError):
-            return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    """RFC 3339 date as UTC; lenient for near misses, None when it is not a date at all."""
+    return parse_date(value)

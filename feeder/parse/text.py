@@ -10,11 +10,10 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-
-from dateutil import parser as dateparser
+from datetime import datetime
 
 from feeder.model import RawEntry
+from feeder.parse.dates import parse_date
 
 # Offsets in seconds. CST is read as US Central (the more common use in English-language news).
 TIMEZONE_OFFSETS: dict[str, int] = {
@@ -261,15 +260,7 @@ def parse_loose_date(text: str, fuzzy: bool = True) -> datetime | None:
     # A date without a year, or a relative one, would be guessed relative to today: not a date we know.
     if not _YEAR.search(text) or _RELATIVE_DATE.search(text):
         return None
-    try:
-        when = dateparser.parse(text, fuzzy=fuzzy, tzinfos=TIMEZONE_OFFSETS)
-    except (ValueError, OverflowError, TypeError):
-        return None
-    if when is None:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    return parse_date(text, tzinfos=TIMEZONE_OFFSETS, fuzzy=fuzzy)
 
 
 def _as_html(paragraphs: list[list[str]]) -> str:
