@@ -57,6 +57,11 @@ def test_selector_link_finding_and_limit() -> None:
     assert len(find_article_links(LISTING, "https://example.com/", selector="a", limit=2)) == 2
 
 
+def test_invalid_selector_is_an_error() -> None:
+    with pytest.raises(ValueError, match="invalid CSS selector"):
+        find_article_links(LISTING, "https://example.com/", selector="div[")
+
+
 def test_is_article_url() -> None:
     site = "https://example.com/"
     assert is_article_url("https://example.com/politics/2023/11/02/budget-vote", site)

@@ -132,12 +132,21 @@ def test_dump_with_european_date_and_reporter_byline() -> None:
     assert entry.content.count("<p>") == 2
 
 
+def test_section_label_and_breadcrumb_before_the_headline() -> None:
+    dump = "Home > World > Asia\nWorld\nFloods force thousands from homes in Assam\n\n" \
+           "Heavy monsoon rains have flooded hundreds of villages in the Indian state of Assam this week."
+    entry = parse_text_dump(dump)
+    assert entry.title == "Floods force thousands from homes in Assam"
+    assert entry.content.startswith("<p>Heavy monsoon rains")
+
+
 def test_furniture_shapes() -> None:
     for line in ("ugc_banner", "main img", "[Image: a cat]", "photo_2.jpg", "Advertisement",
                  "A file photo of someone  Photograph:(AFP)", "Watch | Gravitas: something",
                  "ALSO READ: Other story", "Police at the scene (AP Photo/John Doe)"):
         assert is_furniture(line), line
     for line in ("(With inputs from agencies)", "He said the image: it was clear.",
+                 "according to one source: a senior official who",
                  "LONDON (Reuters) - Britain's economy grew.", "Watch the skies, officials said."):
         assert not is_furniture(line), line
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
+from cssselect import SelectorError
 from lxml import etree
 from lxml import html as lxml_html
 
@@ -93,7 +94,8 @@ def find_article_links(
     """Article URLs of a listing page, absolute and canonical, de-duplicated, in page order.
 
     With ``selector`` (CSS), the matched links (or links inside matched elements) are taken as they are;
-    without it, same-site links whose path looks like an article's.
+    without it, same-site links whose path looks like an article's. An invalid selector raises
+    ``ValueError``.
     """
     if not body.strip():
         return []
@@ -125,7 +127,11 @@ def _document_base(doc: Any, page_url: str) -> str:
 
 
 def _selected_anchors(doc: Any, selector: str) -> Iterator[Any]:
-    for element in doc.cssselect(selector):
+    try:
+        elements = doc.cssselect(selector)
+    except SelectorError as exc:  # a configuration mistake: say so rather than find nothing
+        raise ValueError(f"invalid CSS selector {selector!r}: {exc}") from exc
+    for element in elements:
         if element.tag == "a" and element.get("href"):
             yield element
         else:

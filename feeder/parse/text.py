@@ -46,7 +46,7 @@ _IMAGE_PLACEHOLDER = re.compile(
 # A credit at the end of a caption: "... Photograph:(AFP)", "... Photo: Reuters", "Image credit: Getty".
 _CAPTION_CREDIT = re.compile(
     r"\b(?:photograph|photo|image|picture|pic|file photo|photo credit|image credit|credit|courtesy|"
-    r"source)s?\s*(?:credit)?\s*[:|]\s*\(?[^.!?]{0,80}\)?\s*$",
+    r"source)s?\s*(?:credit)?\s*[:|]\s*\(?(?-i:[A-Z])[^.!?]{0,60}\)?\s*$",
     re.IGNORECASE,
 )
 _AGENCY_CREDIT = re.compile(
@@ -55,6 +55,8 @@ _AGENCY_CREDIT = re.compile(
     r"(?:[/ ][^)]{0,40})?\)\s*$",
     re.IGNORECASE,
 )
+# "Home > World > Europe", "News | UK": navigation trails of short parts.
+_BREADCRUMB = re.compile(r"^[\w&'-]+(?: [\w&'-]+){0,2}(?:\s+[>»/|]\s+[\w&'-]+(?: [\w&'-]+){0,2})+$")
 _HIGHLIGHTS_HEADER = re.compile(
     r"^(?:story highlights|highlights|key points|key takeaways|the big picture|in brief|in short|"
     r"at a glance|quick read|summary|tl;?dr)\s*:?$",
@@ -180,7 +182,7 @@ def _read_header_line(dump: _Dump, line: str) -> bool:
         return True
     if not dump.body_started and _read_dateline(dump, line):
         return True
-    if not dump.title:
+    if not dump.title or _replaces_label_title(dump, line):
         dump.title = line
         return True
     if dump.body_started or dump.in_highlights:
@@ -195,6 +197,17 @@ def _read_header_line(dump: _Dump, line: str) -> bool:
     return len(line.split()) < 8 and not _SENTENCE_END.search(line)
 
 
+def _replaces_label_title(dump: _Dump, line: str) -> bool:
+    """A one- or two-word first line ("World", "Opinion") is a section label when a real headline follows."""
+    return (
+        len(dump.title.split()) < 3
+        and len(line.split()) >= 3
+        and not (dump.author or dump.published or dump.body_started or dump.in_highlights)
+        and not _byline(line)
+        and len(line) < 300
+    )
+
+
 def is_furniture(line: str) -> bool:
     """Page furniture: template ids, image placeholders, photo captions, promo and share lines."""
     lowered = line.lower().strip(" .:|")
@@ -204,6 +217,7 @@ def is_furniture(line: str) -> bool:
         or _IMAGE_PLACEHOLDER.match(line)
         or (len(line) < 300 and (_CAPTION_CREDIT.search(line) or _AGENCY_CREDIT.search(line)))
         or _PROMO.match(line)
+        or _BREADCRUMB.match(line)
     )
 
 
