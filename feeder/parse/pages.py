@@ -184,7 +184,7 @@ def extract_article(body: bytes, url: str) -> RawEntry | None:
         return None
     meta = PageMetadata.read(doc)
     extracted = trafilatura.bare_extraction(
-        body, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        doc, url=url, with_metadata=True, include_comments=False, include_tables=True,
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
     found: Any = extracted if extracted is not None else None
