@@ -66,9 +66,15 @@ def test_is_article_url() -> None:
     site = "https://example.com/"
     assert is_article_url("https://example.com/politics/2023/11/02/budget-vote", site)
     assert is_article_url("https://news.example.com/story/98765432", site)
+    assert is_article_url("https://news.bbc.co.uk/2024/01/02/x", "https://www.bbc.co.uk/")
+    assert not is_article_url("https://www.itv.co.uk/2024/01/02/x", "https://www.bbc.co.uk/")
     assert not is_article_url("https://example.com/sport", site)
     assert not is_article_url("https://example.com/topics/climate-change-and-energy", site)
     assert not is_article_url("https://example.com/page/2", site)
+    assert not is_article_url("https://example.com/news/science_and_environment", site)
+    assert not is_article_url("https://example.com/real-estate/the-high-end", site, "The High End")
+    headline = "Parliament delays budget vote"
+    assert is_article_url("https://example.com/news/budget-vote-delayed", site, headline)
 
 
 def test_link_finding_survives_garbage() -> None:

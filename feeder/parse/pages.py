@@ -33,7 +33,8 @@ _NOT_ARTICLE_WORDS = frozenset(
      "subscribe", "subscription", "account", "newsletter", "newsletters", "feed", "feeds", "rss", "page",
      "topic", "topics", "section", "sections", "user", "users", "profile", "help", "faq", "advertise",
      "careers", "jobs", "cart", "shop", "store", "donate", "label", "labels", "wp-login.php", "wp-admin",
-     "comments", "share", "print", "amp-stories", "events", "people", "staff", "team", "sitemap"}
+     "comments", "share", "print", "amp-stories", "events", "people", "staff", "team", "sitemap",
+     "series", "column", "columns", "columnist", "columnists", "index", "archive", "archives"}
 )
 _NON_PAGE_EXTENSIONS = re.compile(
     r"\.(?:jpe?g|png|gif|webp|svg|ico|css|js|json|xml|rss|atom|pdf|zip|gz|mp3|mp4|m4a|webm|mov|avi|doc|docx)$",
@@ -111,7 +112,7 @@ def find_article_links(
         url = web_url(str(anchor.get("href", "")), base)
         if not url or url == listing:
             continue
-        if selector or is_article_url(url, base_url):
+        if selector or is_article_url(url, base_url, " ".join(anchor.text_content().split())):
             links.setdefault(url)
         if len(links) >= limit:
             break
@@ -145,30 +146,40 @@ def _content_anchors(doc: Any) -> Iterator[Any]:
             yield anchor
 
 
-def is_article_url(url: str, site_url: str) -> bool:
-    """Same site, and a path shaped like an article: dated, numbered, or a slug of several words."""
+def is_article_url(url: str, site_url: str, anchor_text: str = "") -> bool:
+    """Same site, and a path shaped like an article's: dated, numbered, or a long slug of words.
+
+    Section pages have slugs too ("science-and-environment", "the-high-end"), but short ones, and
+    their links read like labels; a story's link usually reads like a headline.
+    """
     parts, site = urlsplit(url), urlsplit(site_url)
     if not _same_site(parts.hostname or "", site.hostname or ""):
         return False
     segments = [s for s in parts.path.lower().split("/") if s]
     if not segments or _NON_PAGE_EXTENSIONS.search(parts.path):
         return False
-    if any(s in _NOT_ARTICLE_WORDS for s in segments[:-1]) or segments[-1] in _NOT_ARTICLE_WORDS:
+    if any(s in _NOT_ARTICLE_WORDS for s in segments):
         return False
     slug = re.sub(r"\.[a-z]{2,5}$", "", max(segments, key=len))
     slug_words = len(_SLUG_WORD.findall(slug)) if re.search(r"[-_]", slug) else 0
-    score = 0
-    score += 2 if _DATE_IN_PATH.search(parts.path) else 0
-    score += 1 if _ID_IN_PATH.search(parts.path.lower()) else 0
-    score += 2 if slug_words >= 3 else 0
-    score += 1 if len(segments) >= 2 else 0
+    score = 2 if _DATE_IN_PATH.search(parts.path) else 0
+    score += 2 if _ID_IN_PATH.search(parts.path.lower()) else 0
+    score += 2 if slug_words >= 5 else 1 if slug_words >= 3 else 0
+    score += 1 if len(anchor_text.split()) >= 4 else 0
     return score >= 2
 
 
 def _same_site(host: str, site: str) -> bool:
-    """www.example.com, example.com and news.example.com are one site."""
-    host, site = host.removeprefix("www."), site.removeprefix("www.")
-    return bool(host) and (host == site or host.endswith("." + site) or site.endswith("." + host))
+    """One registrable domain: www.example.com, news.example.com and example.com are one site."""
+    return bool(host) and _registrable_domain(host) == _registrable_domain(site)
+
+
+def _registrable_domain(host: str) -> str:
+    """example.com from a.b.example.com; bbc.co.uk from www.bbc.co.uk (no public-suffix list: a
+    2-letter country code after a short second level, like co.uk or com.au, counts as one suffix)."""
+    labels = host.lower().rstrip(".").split(".")
+    keep = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 2
+    return ".".join(labels[-keep:])
 
 
 def extract_article(body: bytes, url: str) -> RawEntry | None:
