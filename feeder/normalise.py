@@ -7,12 +7,13 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
 
 from feeder.model import Article, RawEntry
+from feeder.parse.dates import to_utc
 
 # Parameters that only say who sent the reader; removing them makes one article one URL.
 _TRACKING_PARAMS = frozenset(
@@ -103,13 +104,6 @@ def _absolute_urls(base_url: str) -> Callable[[str, str, str], str]:
     return resolve
 
 
-def to_utc(when: datetime | None) -> datetime | None:
-    """Aware datetimes converted to UTC; a naive one is taken to be UTC already."""
-    if when is None:
-        return None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
 def clean_language(tag: str) -> str:
     """BCP 47-ish: "EN_us " -> "en-US"; anything that is not a language tag -> ""."""
     parts = tag.strip().replace("_", "-").split("-")
@@ -127,7 +121,7 @@ def to_article(
     entry: RawEntry, source: str, feed_url: str, fetched_at: datetime, default_language: str = ""
 ) -> Article:
     """Normalise one entry. ``fetched_at`` stands in for a missing date and replaces a future one."""
-    fetched_at = to_utc(fetched_at) or datetime.now(UTC)
+    fetched_at = to_utc(fetched_at)
     url = web_url(entry.link, entry.base or feed_url)
     published, updated = _dates(entry, fetched_at)
     # Relative references in content: the xml:base in force there, else the article, else the feed.
@@ -156,13 +150,17 @@ def to_article(
 def _dates(entry: RawEntry, fetched_at: datetime) -> tuple[datetime, datetime]:
     """(published, updated) in UTC. Missing -> first seen; beyond the tolerance ahead -> first seen."""
     latest = fetched_at + FUTURE_TOLERANCE
-    published = to_utc(entry.published) or to_utc(entry.updated) or fetched_at
+    published = _utc_or_none(entry.published) or _utc_or_none(entry.updated) or fetched_at
     if published > latest:
         published = fetched_at
-    updated = to_utc(entry.updated) or published
+    updated = _utc_or_none(entry.updated) or published
     if updated > latest:
         updated = fetched_at
     return published, max(updated, published)
+
+
+def _utc_or_none(when: datetime | None) -> datetime | None:
+    return to_utc(when) if when is not None else None
 
 
 def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:

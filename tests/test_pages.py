@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from feeder.parse.jsonfeed import parse_rfc3339
+from feeder.parse.dates import parse_date
 from feeder.parse.pages import extract_article, find_article_links, html_encoding, is_article_url
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -158,7 +158,7 @@ def test_readability_pages_titles_and_dates() -> None:
                 titles += 1
             else:
                 misses.append(f"title {page.name}: {expected['title']!r} != {entry and entry.title!r}")
-        if want := parse_rfc3339(expected.get("publishedTime")):
+        if want := parse_date(expected.get("publishedTime")):
             dated += 1
             got = entry.published if entry is not None else None
             if got is not None and (got == want or got.date() == want.date()):

@@ -12,7 +12,7 @@ import pytest
 
 from feeder.normalise import to_article
 from feeder.parse import parse_document, sniff
-from feeder.parse.jsonfeed import parse_rfc3339
+from feeder.parse.dates import parse_date
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 FEEDPARSER_TESTS = SHARED / "data" / "feeds" / "feedparser-tests"
@@ -152,9 +152,9 @@ def test_rss_relative_content_uses_the_entry_link() -> None:
 
 def test_lenient_dates() -> None:
     js_date = "Sat Dec 07 2024 01:36:42 GMT+0100 (CET)"  # JavaScript Date.toString(), seen in JSON-LD
-    assert parse_rfc3339(js_date) == datetime(2024, 12, 7, 0, 36, 42, tzinfo=UTC)
-    assert parse_rfc3339("2015-07-10 09:53:00 -0400") == datetime(2015, 7, 10, 13, 53, tzinfo=UTC)
-    assert parse_rfc3339("not a date") is None and parse_rfc3339(None) is None
+    assert parse_date(js_date) == datetime(2024, 12, 7, 0, 36, 42, tzinfo=UTC)
+    assert parse_date("2015-07-10 09:53:00 -0400") == datetime(2015, 7, 10, 13, 53, tzinfo=UTC)
+    assert parse_date("not a date") is None and parse_date(None) is None
 
 
 @pytest.mark.skipif(not FEEDPARSER_TESTS.is_dir(), reason=f"shared data set absent: {FEEDPARSER_TESTS}")

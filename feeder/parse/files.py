@@ -6,7 +6,6 @@ One unreadable file must not hide the others: it is named in ``ParsedFeed.proble
 from __future__ import annotations
 
 import dataclasses
-import html
 import json
 import re
 from collections.abc import Callable
@@ -14,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from feeder.model import ParsedFeed, RawEntry
-from feeder.parse.jsonfeed import parse_rfc3339
+from feeder.parse.dates import parse_date
 from feeder.parse.pages import extract_article
 from feeder.parse.text import parse_text_dump
+from feeder.parse.values import plain_text_html, text_value
 
 # A larger "article" is a mistake (a database dump, a video): report it rather than read it into memory.
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -125,33 +125,22 @@ def _json_article(obj: dict[str, Any]) -> RawEntry:
     tags = obj.get("categories", obj.get("tags"))
     author = obj.get("author")
     return RawEntry(
-        title=_str(obj.get("title")),
-        link=_str(obj.get("url") or obj.get("link")),
-        guid=_str(obj.get("id") or obj.get("guid")),
-        published=parse_rfc3339(obj.get("published") or obj.get("date")),
-        updated=parse_rfc3339(obj.get("updated")),
-        author=_str(author.get("name")) if isinstance(author, dict) else _str(author),
-        summary=_str(obj.get("summary") or obj.get("description")),
-        content=_as_html(_str(obj.get("content") or obj.get("content_html") or obj.get("text"))),
-        categories=tuple(_str(t) for t in tags if _str(t)) if isinstance(tags, list) else (),
-        language=_str(obj.get("language") or obj.get("lang")),
+        title=text_value(obj.get("title")),
+        link=text_value(obj.get("url") or obj.get("link")),
+        guid=text_value(obj.get("id") or obj.get("guid")),
+        published=parse_date(obj.get("published") or obj.get("date")),
+        updated=parse_date(obj.get("updated")),
+        author=text_value(author.get("name")) if isinstance(author, dict) else text_value(author),
+        summary=text_value(obj.get("summary") or obj.get("description")),
+        content=_as_html(text_value(obj.get("content") or obj.get("content_html") or obj.get("text"))),
+        categories=tuple(text_value(t) for t in tags if text_value(t)) if isinstance(tags, list) else (),
+        language=text_value(obj.get("language") or obj.get("lang")),
     )
 
 
 def _as_html(content: str) -> str:
     """Plain-text content becomes paragraphs; content that already has markup is left as it is."""
-    if not content or _MARKUP.search(content):
-        return content
-    paragraphs = (p.strip() for p in re.split(r"\n\s*\n", content))
-    return "\n".join(f"<p>{html.escape(' '.join(p.split()), quote=False)}</p>" for p in paragraphs if p)
-
-
-def _str(value: object) -> str:
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
+    return content if _MARKUP.search(content) else plain_text_html(content)
 
 
 def _reason(exc: Exception) -> str:

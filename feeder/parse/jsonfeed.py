@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import html
 import json
-from datetime import datetime
 from typing import Any
 
 from feeder.model import ParsedFeed, RawEntry
 from feeder.parse.dates import parse_date
+from feeder.parse.values import plain_text_html, text_value
 
 
 def looks_like_json_feed(body: bytes) -> bool:
@@ -28,7 +28,7 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     items = doc.get("items")
     if not isinstance(items, list):
         return ParsedFeed(problem="not a JSON Feed: no items list")
-    language = _text(doc.get("language"))
+    language = text_value(doc.get("language"))
     feed_authors = _authors(doc)
     entries = [
         _entry(item, language, feed_authors) for item in items if isinstance(item, dict)
@@ -38,8 +38,8 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
     if not entries and not problem:
         problem = "JSON Feed has no items"
     return ParsedFeed(
-        title=_text(doc.get("title")),
-        link=_text(doc.get("home_page_url")),
+        title=text_value(doc.get("title")),
+        link=text_value(doc.get("home_page_url")),
         language=language,
         entries=tuple(entries),
         problem=problem,
@@ -47,23 +47,20 @@ def parse_json_feed(body: bytes, url: str) -> ParsedFeed:
 
 
 def _entry(item: dict[str, Any], feed_language: str, feed_authors: str) -> RawEntry:
-    link = _text(item.get("url")) or _text(item.get("external_url"))
-    content = _text(item.get("content_html"))
-    if not content and (plain := _text(item.get("content_text"))):
-        content = "\n".join(f"<p>{html.escape(p.strip(), quote=False)}</p>"
-                            for p in plain.split("\n\n") if p.strip())
+    link = text_value(item.get("url")) or text_value(item.get("external_url"))
+    content = text_value(item.get("content_html")) or plain_text_html(text_value(item.get("content_text")))
     tags = item.get("tags")
     return RawEntry(
-        title=_text(item.get("title")),
+        title=text_value(item.get("title")),
         link=link,
-        guid=_text(item.get("id")) or link,
-        published=parse_rfc3339(item.get("date_published")),
-        updated=parse_rfc3339(item.get("date_modified")),
+        guid=text_value(item.get("id")) or link,
+        published=parse_date(item.get("date_published")),
+        updated=parse_date(item.get("date_modified")),
         author=_authors(item) or feed_authors,
-        summary=html.escape(_text(item.get("summary")), quote=False),
+        summary=html.escape(text_value(item.get("summary")), quote=False),
         content=content,
-        categories=tuple(_text(t) for t in tags if _text(t)) if isinstance(tags, list) else (),
-        language=_text(item.get("language")) or feed_language,
+        categories=tuple(text_value(t) for t in tags if text_value(t)) if isinstance(tags, list) else (),
+        language=text_value(item.get("language")) or feed_language,
     )
 
 
@@ -71,19 +68,5 @@ def _authors(obj: dict[str, Any]) -> str:
     """1.1 has an ``authors`` list; 1.0 a single ``author`` object. Names joined with ", "."""
     found = obj.get("authors")
     people = found if isinstance(found, list) else [obj.get("author")]
-    names = [_text(p.get("name")) for p in people if isinstance(p, dict)]
+    names = [text_value(p.get("name")) for p in people if isinstance(p, dict)]
     return ", ".join(n for n in names if n)
-
-
-def _text(value: object) -> str:
-    """Strings as they are; ids may be numbers in the wild (the spec says string): keep them too."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
-def parse_rfc3339(value: object) -> datetime | None:
-    """RFC 3339 date as UTC; lenient for near misses, None when it is not a date at all."""
-    return parse_date(value)

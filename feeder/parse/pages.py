@@ -23,7 +23,8 @@ from lxml import html as lxml_html
 
 from feeder.model import RawEntry
 from feeder.normalise import web_url
-from feeder.parse.jsonfeed import parse_rfc3339
+from feeder.parse.dates import parse_date
+from feeder.parse.values import paragraphs_html
 
 # Path words of pages that list or describe rather than report.
 _NOT_ARTICLE_WORDS = frozenset(
@@ -203,7 +204,7 @@ def extract_article(body: bytes, url: str) -> RawEntry | None:
     title = meta.title or str(getattr(found, "title", "") or "")
     if not title and not text:
         return None
-    published = meta.published or parse_rfc3339(getattr(found, "date", None))
+    published = meta.published or parse_date(getattr(found, "date", None))
     return RawEntry(
         title=title,
         link=web_url(meta.canonical, url) or url,
@@ -224,7 +225,7 @@ def _paragraphs(text: str, title: str) -> str:
     lines = [" ".join(line.split()) for line in text.splitlines() if line.strip()]
     if lines and lines[0].casefold() == " ".join(title.split()).casefold():
         lines = lines[1:]
-    return "\n".join(f"<p>{html.escape(line, quote=False)}</p>" for line in lines)
+    return paragraphs_html(lines)
 
 
 class PageMetadata:
@@ -263,11 +264,11 @@ class PageMetadata:
                             or _document_title(doc))
         meta.author = _clean(_ld_author(ld.get("author")) or _first_of(tags, cls._AUTHOR_KEYS))
         meta.description = _clean(_ld_text(ld.get("description")) or _first_of(tags, cls._DESCRIPTION_KEYS))
-        meta.published = (parse_rfc3339(_ld_text(ld.get("datePublished")))
-                          or parse_rfc3339(_first_of(tags, cls._PUBLISHED_KEYS))
+        meta.published = (parse_date(_ld_text(ld.get("datePublished")))
+                          or parse_date(_first_of(tags, cls._PUBLISHED_KEYS))
                           or _time_element(doc))
-        meta.modified = (parse_rfc3339(_ld_text(ld.get("dateModified")))
-                         or parse_rfc3339(_first_of(tags, cls._MODIFIED_KEYS)))
+        meta.modified = (parse_date(_ld_text(ld.get("dateModified")))
+                         or parse_date(_first_of(tags, cls._MODIFIED_KEYS)))
         meta.canonical = _canonical_link(doc) or _first_of(tags, ("og:url",))
         meta.language = _clean(doc.get("lang") or doc.get("{http://www.w3.org/XML/1998/namespace}lang")
                                or _first_of(tags, ("content-language", "dc.language", "og:locale")))
@@ -308,7 +309,7 @@ def _canonical_link(doc: Any) -> str:
 def _time_element(doc: Any) -> datetime | None:
     """The first <time datetime> inside the article, else in the page (not in navigation or footers)."""
     for element in doc.xpath("//article//time[@datetime] | //time[@datetime]"):
-        when = parse_rfc3339(element.get("datetime"))
+        when = parse_date(element.get("datetime"))
         if when is not None:
             return when
     return None

@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from feeder.model import ParsedFeed, RawEntry
-from feeder.parse.jsonfeed import parse_rfc3339
+from feeder.parse.dates import parse_date
 
 
 def _hardened_parser() -> etree.XMLParser:
@@ -42,8 +42,8 @@ def _url_entry(node: etree._Element, base: str) -> RawEntry:
     news = _child(node, "news")
     publication = _child(news, "publication") if news is not None else None
     keywords = _first(news, "keywords") if news is not None else ""
-    published = parse_rfc3339(_first(news, "publication_date")) if news is not None else None
-    lastmod = parse_rfc3339(_first(node, "lastmod"))
+    published = parse_date(_first(news, "publication_date")) if news is not None else None
+    lastmod = parse_date(_first(node, "lastmod"))
     return RawEntry(
         title=_first(news, "title") if news is not None else "",
         link=link,

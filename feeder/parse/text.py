@@ -7,13 +7,13 @@ rules below recognise each kind of furniture by its shape, not by one site's wor
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from feeder.model import RawEntry
 from feeder.parse.dates import parse_date
+from feeder.parse.values import paragraphs_html
 
 # Offsets in seconds. CST is read as US Central (the more common use in English-language news).
 TIMEZONE_OFFSETS: dict[str, int] = {
@@ -111,8 +111,8 @@ def parse_text_dump(text: str) -> RawEntry:
         published=dump.published,
         updated=dump.updated,
         author=dump.author,
-        summary=_as_html(dump.highlights),
-        content=_as_html(dump.paragraphs),
+        summary=paragraphs_html(" ".join(p) for p in dump.highlights),
+        content=paragraphs_html(" ".join(p) for p in dump.paragraphs),
     )
 
 
@@ -275,7 +275,3 @@ def parse_loose_date(text: str, fuzzy: bool = True) -> datetime | None:
     if not _YEAR.search(text) or _RELATIVE_DATE.search(text):
         return None
     return parse_date(text, tzinfos=TIMEZONE_OFFSETS, fuzzy=fuzzy)
-
-
-def _as_html(paragraphs: list[list[str]]) -> str:
-    return "\n".join(f"<p>{html.escape(' '.join(p), quote=False)}</p>" for p in paragraphs if p)
