@@ -172,3 +172,11 @@ def test_feedparser_corpus_goes_through_without_exceptions() -> None:
     print(f"\nfeedparser corpus: {counts['ok']} ok, {counts['empty-with-problem']} empty-with-problem, "
           f"{counts['articles']} articles")
     assert counts["ok"] > 1000
+
+
+def test_gzip_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import feeder.parse as parse
+
+    monkeypatch.setattr(parse, "MAX_INFLATED_BYTES", 1000)
+    feed = parse_document(gzip.compress(b"<urlset>" + b" " * 5000 + b"</urlset>"), "https://e.com/s.xml.gz")
+    assert not feed.entries and "size limit" in feed.problem
