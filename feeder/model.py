@@ -24,6 +24,7 @@ class RawEntry:
     content: str = ""  # HTML or text, unsanitised
     categories: tuple[str, ...] = ()
     language: str = ""
+    base: str = ""  # base URI for relative references in summary/content (xml:base or the page URL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class ParsedFeed:
     language: str = ""
     entries: tuple[RawEntry, ...] = ()
     problem: str = ""  # why nothing or less than everything could be read; "" when clean
+    children: tuple[str, ...] = ()  # a sitemap index's child sitemaps (absolute URLs), to fetch next
 
 
 @dataclass(frozen=True, slots=True)

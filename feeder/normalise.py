@@ -8,11 +8,12 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
 
 from feeder.model import Article, RawEntry
+from feeder.parse.dates import to_utc
 
 # Parameters that only say who sent the reader; removing them makes one article one URL.
 _TRACKING_PARAMS = frozenset(
@@ -22,9 +23,13 @@ _TRACKING_PARAMS = frozenset(
 _TRACKING_PREFIXES = ("utm_", "pk_", "ga_", "at_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_TAG = re.compile(r"<[^>]*>")
+# Only things shaped like tags or comments: "x < y and y > z" is text, not a tag.
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.DOTALL)
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z][A-Za-z0-9]{1,31});")
 # A published date this far ahead of the fetch is a publisher's error, not a scheduled article.
 FUTURE_TOLERANCE = timedelta(hours=1)
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}$")
 
 
 def canonical_url(url: str, base: str = "") -> str:
@@ -44,10 +49,18 @@ def canonical_url(url: str, base: str = "") -> str:
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if parts.username:
         netloc = f"{parts.username}@{netloc}"
-    query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
-    )
+    # Filter the raw "k=v" pieces rather than re-encoding: "a=b%20c" must not turn into "a=b+c".
+    pieces = (piece for piece in parts.query.split("&") if piece)
+    query = "&".join(p for p in pieces if not _is_tracking(unquote_plus(p.split("=")[0])))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def web_url(url: str, base: str = "") -> str:
+    """``canonical_url`` of an http(s) link; "" for anything else (javascript:, data:, file: ...)."""
+    if not url.strip():
+        return ""
+    canonical = canonical_url(url, base)
+    return canonical if urlsplit(canonical).scheme in _DEFAULT_PORTS else ""
 
 
 def _is_tracking(param: str) -> bool:
@@ -61,8 +74,12 @@ def strip_xml_forbidden(text: str) -> str:
 
 
 def plain_text(markup: str) -> str:
-    """Tags removed, entities decoded, whitespace collapsed."""
-    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())
+    """Tags (and script/style bodies) removed, entities decoded, whitespace collapsed."""
+    text = html.unescape(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", markup)))
+    if _ENTITY.search(text):
+        # Double-escaped by the publisher ("AT&amp;amp;T"): one more decode, and tags it revealed go too.
+        text = html.unescape(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", text)))
+    return " ".join(text.split())
 
 
 def sanitise_html(markup: str, base_url: str = "") -> str:
@@ -80,30 +97,43 @@ def sanitise_html(markup: str, base_url: str = "") -> str:
 
 def _absolute_urls(base_url: str) -> Callable[[str, str, str], str]:
     def resolve(_tag: str, attribute: str, value: str) -> str:
-        if attribute in ("href", "src") and value:
-            return urljoin(base_url, value)
+        if attribute in ("href", "src", "cite", "poster") and value:
+            return urljoin(base_url, value.strip())
         return value
 
     return resolve
 
 
+def clean_language(tag: str) -> str:
+    """BCP 47-ish: "EN_us " -> "en-US"; anything that is not a language tag -> ""."""
+    parts = tag.strip().replace("_", "-").split("-")
+    if not _LANGUAGE.match(parts[0]):
+        return ""
+    subtags = [parts[0].lower()]
+    for part in parts[1:3]:
+        if not part.isalnum():
+            break
+        subtags.append(part.upper() if len(part) == 2 else part.title() if len(part) == 4 else part.lower())
+    return "-".join(subtags)
+
+
 def to_article(
     entry: RawEntry, source: str, feed_url: str, fetched_at: datetime, default_language: str = ""
 ) -> Article:
-    """Normalise one entry. ``fetched_at`` stands in for a missing date and caps a future one."""
-    url = canonical_url(entry.link, feed_url) if entry.link else ""
-    published = entry.published or entry.updated or fetched_at
-    published = min(published, fetched_at + FUTURE_TOLERANCE)
-    updated = max(min(entry.updated or published, fetched_at + FUTURE_TOLERANCE), published)
-    base = url or feed_url
+    """Normalise one entry. ``fetched_at`` stands in for a missing date and replaces a future one."""
+    fetched_at = to_utc(fetched_at)
+    url = web_url(entry.link, entry.base or feed_url)
+    published, updated = _dates(entry, fetched_at)
+    # Relative references in content: the xml:base in force there, else the article, else the feed.
+    base = entry.base or url or feed_url
     summary = sanitise_html(entry.summary, base)
     content = sanitise_html(entry.content, base)
     if content == summary:
         summary = ""
-    title = strip_xml_forbidden(plain_text(entry.title)) or plain_text(summary)[:120] or url
+    title = strip_xml_forbidden(plain_text(entry.title)) or plain_text(summary or content)[:120] or url
     article = Article(
         source=source,
-        guid=entry.guid or url or title,
+        guid=strip_xml_forbidden(entry.guid.strip()) or url or title,
         url=url,
         title=title,
         published=published,
@@ -111,10 +141,36 @@ def to_article(
         author=strip_xml_forbidden(plain_text(entry.author)),
         summary=summary,
         content=content,
-        categories=tuple(dict.fromkeys(strip_xml_forbidden(c.strip()) for c in entry.categories if c.strip())),
-        language=(entry.language or default_language).strip()[:16],
+        categories=_categories(entry.categories),
+        language=clean_language(entry.language) or clean_language(default_language),
     )
     return _with_hash(article)
+
+
+def _dates(entry: RawEntry, fetched_at: datetime) -> tuple[datetime, datetime]:
+    """(published, updated) in UTC. Missing -> first seen; beyond the tolerance ahead -> first seen."""
+    latest = fetched_at + FUTURE_TOLERANCE
+    published = _utc_or_none(entry.published) or _utc_or_none(entry.updated) or fetched_at
+    if published > latest:
+        published = fetched_at
+    updated = _utc_or_none(entry.updated) or published
+    if updated > latest:
+        updated = fetched_at
+    return published, max(updated, published)
+
+
+def _utc_or_none(when: datetime | None) -> datetime | None:
+    return to_utc(when) if when is not None else None
+
+
+def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
+    """Plain-text labels, first spelling kept, duplicates differing only in case dropped."""
+    seen: dict[str, str] = {}
+    for raw in categories:
+        label = strip_xml_forbidden(plain_text(raw))
+        if label and label.casefold() not in seen:
+            seen[label.casefold()] = label
+    return tuple(seen.values())
 
 
 def _with_hash(article: Article) -> Article:

@@ -1,0 +1,92 @@
+"""RawEntry -> Article: URLs, dates, sanitising, plain-text titles, languages, categories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from feeder.model import RawEntry
+from feeder.normalise import (
+    canonical_url,
+    clean_language,
+    plain_text,
+    sanitise_html,
+    strip_xml_forbidden,
+    to_article,
+    web_url,
+)
+
+FETCHED = datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("HTTPS://Example.COM:443/a/b?utm_source=x&id=7&fbclid=1#frag", "https://example.com/a/b?id=7"),
+    ("http://example.com:80", "http://example.com/"),
+    ("http://example.com:8080/x?q=a%20b&gclid=z&mc_cid=1&UTM_Medium=m", "http://example.com:8080/x?q=a%20b"),
+    ("https://e.com/x?flag&ref=home", "https://e.com/x?flag&ref=home"),
+])
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_relative_urls_and_non_web_schemes() -> None:
+    assert canonical_url("../b?x=1", "https://e.com/feeds/a/") == "https://e.com/feeds/b?x=1"
+    assert web_url("javascript:alert(1)", "https://e.com/") == ""
+    assert web_url("data:text/html,hi") == "" and web_url("") == ""
+    assert web_url("//cdn.e.com/p", "https://e.com/") == "https://cdn.e.com/p"
+
+
+HOSTILE = """<p onclick="x()">Hi<script>alert(1)</script><style>p{}</style>
+<a href="javascript:alert(1)">a</a><a href=" JaVaScRiPt:alert(2)">b</a><img src="x.png" onerror="y()">
+<iframe src="https://evil"></iframe><a href="/ok">ok</a>\x00\x0b<img src="data:image/png;base64,AA"></p>"""
+
+
+def test_sanitise_html_removes_everything_active() -> None:
+    clean = sanitise_html(HOSTILE, "https://e.com/post/")
+    for bad in ("script", "style", "onclick", "onerror", "javascript", "iframe", "alert", "\x00", "\x0b"):
+        assert bad not in clean.lower(), bad
+    assert 'href="https://e.com/ok"' in clean and 'src="https://e.com/post/x.png"' in clean
+    assert "data:" not in clean
+
+
+def test_plain_text() -> None:
+    assert plain_text("<b>Tom</b> &amp; <i>Jerry</i>\n  return") == "Tom & Jerry return"
+    assert plain_text("x < y and y > z") == "x < y and y > z"
+    assert plain_text("AT&amp;amp;T <script>evil()</script>wins") == "AT&T wins"
+    assert plain_text("&lt;b&gt;bold&lt;/b&gt;") == "<b>bold</b>"  # escaped markup is text: decoded once
+    assert strip_xml_forbidden("a\x01b\ud800c\ufffe") == "abc"
+
+
+def _entry(**fields: object) -> RawEntry:
+    return RawEntry(**{"title": "T", "link": "https://e.com/a", **fields})  # type: ignore[arg-type]
+
+
+def test_dates_are_utc_missing_is_first_seen_future_is_clamped() -> None:
+    ist = timezone(timedelta(hours=5, minutes=30))
+    article = to_article(_entry(published=datetime(2022, 1, 27, 20, 39, tzinfo=ist)), "s", "", FETCHED)
+    assert article.published == datetime(2022, 1, 27, 15, 9, tzinfo=UTC) and article.published.tzinfo == UTC
+    assert to_article(_entry(), "s", "", FETCHED).published == FETCHED
+    future = to_article(_entry(published=datetime(2030, 1, 1, tzinfo=UTC)), "s", "", FETCHED)
+    assert future.published == FETCHED and future.updated == FETCHED
+    near = FETCHED + timedelta(minutes=30)  # clock skew within tolerance is kept
+    assert to_article(_entry(published=near), "s", "", FETCHED).published == near
+    naive = to_article(_entry(updated=datetime(2024, 1, 1)), "s", "", FETCHED)
+    assert naive.published == naive.updated == datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def test_article_fields() -> None:
+    article = to_article(_entry(
+        title="  <em>Big</em>\n news &amp; more ", link="javascript:alert(1)", author="<b>Ann</b>",
+        categories=("World", "world", " <i>Tech</i> ", ""), language="EN_us", guid=" g1 ",
+        summary="<p>Same</p>", content="<p>Same</p>",
+    ), "s", "https://e.com/feed", FETCHED)
+    assert article.title == "Big news & more" and article.url == "" and article.author == "Ann"
+    assert article.categories == ("World", "Tech") and article.language == "en-US"
+    assert article.guid == "g1" and article.summary == "" and article.content == "<p>Same</p>"
+    assert len(article.content_hash) == 32
+
+
+def test_language_tags() -> None:
+    assert clean_language("zh-hant-tw") == "zh-Hant-TW"
+    assert clean_language("de") == "de" and clean_language("") == "" and clean_language("english!") == ""
