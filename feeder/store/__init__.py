@@ -100,6 +100,15 @@ class Store:
         with self.engine.begin() as conn:
             return _Ingest(conn, dedup, priorities, now).run(source, new_articles)
 
+    def known_guids(self, source: str, guids: Sequence[str]) -> set[str]:
+        """Which of these guids the source already has stored."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(guids), 500):
+                found.update(conn.execute(select(articles.c.guid).where(
+                    articles.c.source == source, articles.c.guid.in_(chunk))).scalars())
+        return found
+
     def load_dedup_window(self, dedup: Deduplicator) -> int:
         """Teach a fresh deduplicator the stored articles inside its window, in arrival order."""
         with self.engine.connect() as conn:
