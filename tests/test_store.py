@@ -143,3 +143,17 @@ def test_due_sources_are_claimed_once(database_url: str) -> None:
     assert "s1" not in worker_a.claim_due_sources(names, T0 + timedelta(days=1), T0 + timedelta(days=2))
     worker_a.close()
     worker_b.close()
+
+
+def test_workers_sharing_a_database_merge_each_others_stories(database_url: str) -> None:
+    """Worker B never saw worker A's article at start-up; it learns it before its own ingest."""
+    worker_a, worker_b = Store(database_url), Store(database_url)
+    dedup_a, dedup_b = Deduplicator(), Deduplicator()
+    worker_a.load_dedup_window(dedup_a)
+    worker_b.load_dedup_window(dedup_b)
+    ingest(worker_a, dedup_a, [article("a", "1", "Central bank raises rates to 4.5%", T0)])
+    result = ingest(worker_b, dedup_b, [article("b", "2", "Central bank raises rates to 4.5%", T0)])
+    assert result.merged == 1
+    assert [s.outlets for s in worker_a.recent_stories(10)] == [("a", "b")]
+    worker_a.close()
+    worker_b.close()

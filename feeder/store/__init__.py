@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -20,6 +20,7 @@ from feeder.normalise import plain_text
 from feeder.store.schema import articles, metadata, sources, stories
 
 _CATEGORY_SEP = "\x1f"
+_INGEST_LOCK = 0x0FEEDE4  # PostgreSQL advisory lock key: one ingest at a time across workers
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,8 @@ class Store:
         self.url = url
         self.engine = _engine(url)
         metadata.create_all(self.engine)
+        # Per deduplicator: the highest article id it has been taught, to catch up with other workers.
+        self._high_water: dict[int, int] = {}
 
     def close(self) -> None:
         self.engine.dispose()
@@ -94,36 +97,45 @@ class Store:
     ) -> IngestResult:
         """Store one source's articles in one transaction, joining each new one to its story.
 
+        Other workers may share the database: ingests take turns (an advisory lock on PostgreSQL, the
+        write lock on SQLite), and each first teaches ``dedup`` what the others stored since its last turn.
         On an exception the transaction rolls back but ``dedup`` has learnt the batch's headlines:
         the caller must then rebuild it with ``load_dedup_window``.
         """
         with self.engine.begin() as conn:
-            return _Ingest(conn, dedup, priorities, now).run(source, new_articles)
-
-    def known_guids(self, source: str, guids: Sequence[str]) -> set[str]:
-        """Which of these guids the source already has stored."""
-        found: set[str] = set()
-        with self.engine.connect() as conn:
-            for chunk in _chunks(list(guids), 500):
-                found.update(conn.execute(select(articles.c.guid).where(
-                    articles.c.source == source, articles.c.guid.in_(chunk))).scalars())
-        return found
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
+            self._catch_up(conn, dedup)
+            job = _Ingest(conn, dedup, priorities, now)
+            result = job.run(source, new_articles)
+            self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), job.last_article_id)
+            return result
 
     def load_dedup_window(self, dedup: Deduplicator) -> int:
         """Teach a fresh deduplicator the stored articles inside its window, in arrival order."""
         with self.engine.connect() as conn:
             newest = conn.execute(select(func.max(articles.c.published))).scalar()
             if newest is None:
+                self._high_water[id(dedup)] = 0
                 return 0
-            since = _as_utc(newest) - dedup.window
-            rows = conn.execute(
-                select(articles.c.story_id, articles.c.title, articles.c.published, articles.c.url,
-                       articles.c.summary)
-                .where(articles.c.published >= since)
-                .order_by(articles.c.id)
-            ).all()
-        for story_id, title, published, url, summary in rows:
-            dedup.add(story_id, Headline(title, _as_utc(published), url, summary))
+            return self._teach(conn, dedup, articles.c.published >= _as_utc(newest) - dedup.window)
+
+    def _catch_up(self, conn: Connection, dedup: Deduplicator) -> int:
+        """Articles other workers stored since this deduplicator last looked."""
+        high_water = self._high_water.get(id(dedup), 0)
+        return self._teach(conn, dedup, articles.c.id > high_water)
+
+    def _teach(self, conn: Connection, dedup: Deduplicator, where: Any) -> int:
+        rows = conn.execute(
+            select(articles.c.id, articles.c.story_id, articles.c.title, articles.c.published, articles.c.url,
+                   articles.c.summary)
+            .where(where)
+            .order_by(articles.c.id)
+        ).all()
+        for _id, story_id, title, published, url, summary in rows:
+            dedup.add(story_id, Headline(title, _as_utc(published), url, plain_text(summary)))
+        if rows:
+            self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), rows[-1][0])
         return len(rows)
 
     def recent_stories(self, limit: int, since: datetime | None = None) -> list[Story]:
@@ -178,6 +190,7 @@ class _Ingest:
         self.priorities = priorities
         self.now = now
         self.touched: set[int] = set()
+        self.last_article_id = 0
 
     def run(self, source: str, batch: Sequence[Article]) -> IngestResult:
         known = self._known(source, [a.guid for a in batch])
@@ -214,6 +227,7 @@ class _Ingest:
             insert(articles).values(**_row(article), first_seen=self.now, story_id=story_id)
         ).inserted_primary_key[0]  # type: ignore[index]
         self.dedup.add(story_id, headline)
+        self.last_article_id = max(self.last_article_id, article_id)
         self._elect_canonical(story_id, article, article_id)
         self.touched.add(story_id)
         return int(joined)
