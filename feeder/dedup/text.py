@@ -1,0 +1,151 @@
+"""Headline text: normalisation (the public ``headline_key``) and the tokens the matcher compares.
+
+Everything here is a pure function of one title, so results never depend on arrival order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Typographic quotes and dashes folded to ASCII so that "‘Plea’" and "'plea'" give the same key.
+_FOLD = str.maketrans(
+    {
+        "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "`": "'", "´": "'",
+        "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"', "‹": '"', "›": '"',
+        "–": "-", "—": "-", "‒": "-", "―": "-", "−": "-", "…": "...",
+    }
+)
+
+# Labels that outlets put before the headline: "UPDATE 7-", "LIVE:", "Watch:", "REFILE-", "(LEAD)".
+_PREFIX = re.compile(
+    r"^(?:\s*(?:\(|\[)?(?:update(?:\s*\d+)?|refile|rpt|repeat|corrected|correction|exclusive|breaking(?:\s+news)?"
+    r"|live(?:\s+updates?)?|watch|video|photos?|gallery|audio|podcast|urgent|flash|lead|analysis|insight"
+    r"|factbox|fact\s*check|explainer|wrapup(?:\s*\d+)?|timeline|interview|opinion|editorial|column"
+    r"|in\s+pictures|market\s+wrap|just\s+in)(?:\s*\d+)?(?:\)|\])?\s*(?:[-:|]+|\s(?=[\"']))\s*)+",
+    re.IGNORECASE,
+)
+# Attributions and labels after the headline: " - Reuters", " | WION", " (1)", " -- Update", "  ...".
+_SUFFIX_SEGMENT = re.compile(r"\s+(?:\||-{1,2}|:)\s*([^|]{1,40})$|\s*\|\s*([^|]{1,60})$")
+_SUFFIX_NOISE = re.compile(
+    r"(?:\s*\(\s*(?:\d+|update\s*\d*|video|photos?|updated|corrected|live)\s*\)|\s*\[[^\]]{1,20}\]"
+    r"|\s*\.{3,}|\s*-+\s*update\s*\d*)\s*$",
+    re.IGNORECASE,
+)
+_MAX_SUFFIX_WORDS = 4  # a longer trailing segment is part of the news ("X - and why it matters"), not a label
+_POSSESSIVE = re.compile(r"'s\b")
+_NON_WORD = re.compile(r"[^\w$%€£.]+")
+_TOKEN = re.compile(r"[$€£]?\d[\d,.]*(?:%|\w+)?|[^\W\d_][\w]*")
+_SENTENCE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
+
+
+def strip_affixes(title: str) -> str:
+    """The headline without outlet labels before it or attributions after it."""
+    text = _PREFIX.sub("", title.strip())
+    for _ in range(3):  # "Title - Reuters (1)" carries more than one trailing label
+        before = text
+        text = _SUFFIX_NOISE.sub("", text).strip()
+        found = _SUFFIX_SEGMENT.search(text)
+        tail = found and (found.group(1) or found.group(2))
+        if tail and len(tail.split()) <= _MAX_SUFFIX_WORDS and found.start() > len(text) // 3:
+            text = text[: found.start()].rstrip()
+        if text == before:
+            break
+    return text or title.strip()
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_FOLD)
+
+
+def headline_key(title: str) -> str:
+    """Normalised headline: Unicode NFKC, quotes folded, case folded, outlet affixes and punctuation gone."""
+    folded = _POSSESSIVE.sub("", strip_affixes(_fold(title)).casefold()).replace("'", "")
+    spaced = _NON_WORD.sub(" ", folded)
+    return " ".join(_SENTENCE_DOT.sub(" ", spaced).split())
+
+
+# English function words: they carry no news, so they never make two headlines alike.
+STOPWORDS = frozenset(
+    """a an the and or but nor of to in on at by for from with without into onto over under up down out off
+    as is are was were be been being am has have had having do does did will would shall should can could may
+    might must not no yes it its it's this that these those he she they we you i his her their our your my me
+    him them who whom whose which what when where why how than then so too very just also about after
+    before again against between through during above below all any both each few more most other some such
+    only own same there here s t says said say amid via vs v""".split()
+)
+_ABBREVIATION = re.compile(r"\b((?:[^\W\d_]\.){2,})")
+# Outlets write small numbers either way; "Three NATO troops" and "3 NATO troops" are the same count.
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, word in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
+        " seventeen eighteen nineteen twenty".split()
+    )
+    if value > 0  # "one" is as often a pronoun ("the one who...") as a count
+}
+_NUMBER_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+
+
+def canonical_number(word: str) -> str:
+    """The value a number token states, without currency, separators, units or a trailing ".0"."""
+    digits = _NUMBER_DIGITS.search(word.replace(",", ""))
+    if not digits:
+        return word
+    value = digits.group(0)
+    if "." in value:
+        value = value.rstrip("0").rstrip(".")
+    return value + "%" if word.endswith("%") else value
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One content word of a headline: its stem, and whether the outlet wrote it like a name or a number."""
+
+    stem: str
+    is_number: bool
+    is_name: bool
+
+
+def stem(word: str) -> str:
+    """A light English suffix stripper: enough that "attacks", "attacked" and "attacking" agree."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, replacement, min_len in (
+        ("ies", "y", 5), ("sses", "ss", 5), ("ness", "", 7), ("ings", "", 7), ("ing", "", 6),
+        ("edly", "", 7), ("ed", "", 5), ("ers", "er", 5), ("es", "e", 5), ("s", "", 4),
+    ):
+        if word.endswith(suffix) and len(word) >= min_len and not word.endswith(("ss", "us", "is")):
+            return word[: len(word) - len(suffix)] + replacement
+    return word
+
+
+@lru_cache(maxsize=65536)
+def content_tokens(title: str) -> tuple[Token, ...]:
+    """The content words of a headline in order, without function words, outlet affixes or duplicates."""
+    text = _ABBREVIATION.sub(lambda m: m.group(1).replace(".", ""), strip_affixes(_fold(title)))
+    text = _POSSESSIVE.sub("", text).replace("'", "")
+    words = _TOKEN.findall(text)
+    # In "Fed Raises Rates" or "FED RAISES RATES" case says nothing; in "Fed raises rates in Ohio" it marks names.
+    content = [w for w in words if w.casefold() not in STOPWORDS and w[0].isalpha()]
+    case_tells = sum(w[0].isupper() for w in content) * 2 <= len(content)
+    seen: set[str] = set()
+    tokens: list[Token] = []
+    for position, word in enumerate(words):
+        folded = word.casefold().rstrip(".,")
+        if not folded or folded in STOPWORDS:
+            continue
+        if folded in _NUMBER_WORDS:
+            folded = _NUMBER_WORDS[folded]
+        is_number = folded[0].isdigit() or folded[0] in "$€£"
+        key = canonical_number(folded) if is_number else stem(folded)
+        if key in seen:
+            continue
+        seen.add(key)
+        is_name = word[0].isupper() and (word[1:2].isupper() or (case_tells and position > 0))
+        tokens.append(Token(key, is_number, is_name))
+    if not tokens and words:  # "What now?": only function words, so they are all there is to compare
+        return tuple(Token(w.casefold(), False, False) for w in dict.fromkeys(words))
+    return tuple(tokens)
