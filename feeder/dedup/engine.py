@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -17,8 +18,9 @@ from feeder.dedup.text import Token, content_tokens
 
 LEVELS = ("headline", "story")
 _PROBE_TOKENS = 4  # a reworded headline keeps at least one of the new headline's four rarest words
-_POSTINGS_SCAN = 256  # newest postings read per word: older ones of a very common word add nothing
-_MAX_CANDIDATES = 24  # earlier headlines scored in full per match, the ones sharing most probe words
+_POSTINGS_SCAN = 64  # newest postings read per word: older ones of a very common word add nothing
+_MAX_CANDIDATES = 16  # earlier headlines sharing most probe words, ranked again by words shared
+_MAX_COMPARED = 4  # of those, the ones sharing most words are compared in full
 _DF_PRIOR = 50  # pseudo-documents: with few headlines seen every word counts as rare (pairs, cold start)
 _NUMBER_BOOST = 1.5  # numbers and names carry the news ("Oil falls to $101" vs "$98")
 _NAME_BOOST = 1.25
@@ -48,6 +50,18 @@ class _Story:
 
     size: int = 0
     stems: Counter[str] = field(default_factory=Counter)
+
+
+class _Weights(dict[Token, float]):
+    """Word weights memoised for one match: the window does not change while a match runs."""
+
+    def __init__(self, weigh: Callable[[Token], float]) -> None:
+        super().__init__()
+        self._weigh = weigh
+
+    def __missing__(self, token: Token) -> float:
+        weight = self[token] = self._weigh(token)
+        return weight
 
 
 def _stable_hash(text: str) -> int:
@@ -125,36 +139,41 @@ class Deduplicator:
 
     def _candidates(self, tokens: tuple[Token, ...], published: float) -> list[_Entry]:
         """Earlier headlines in the window sharing the most of the new headline's rarest words."""
-        probes = sorted(tokens, key=lambda t: (self._df[t.stem], t.stem))[:_PROBE_TOKENS]
+        df = self._df
+        known = [t.stem for t in tokens if t.stem in df]  # words never seen cannot find anything
+        probes = sorted(known, key=lambda stem: (df[stem], stem))[:_PROBE_TOKENS]
         hits: Counter[int] = Counter()
-        for token in probes:
-            for seq in self._postings.get(token.stem, ())[-_POSTINGS_SCAN:]:
-                hits[seq] += 1
+        for stem in probes:
+            hits.update(self._postings[stem][-_POSTINGS_SCAN:])
+        # A rewording shares two of the rarest words; short headlines (one or two words) need only one.
+        needed = min(2, len(probes))
         horizon = self.window.total_seconds()
         found: list[_Entry] = []
-        for seq, _ in sorted(hits.items(), key=lambda item: (-item[1], -item[0])):
-            entry = self._entries.get(seq)
+        for _, seq in sorted([(-count, -seq) for seq, count in hits.items() if count >= needed]):
+            entry = self._entries.get(-seq)
             if entry is not None and abs(entry.published - published) <= horizon:
                 found.append(entry)
                 if len(found) == _MAX_CANDIDATES:
                     break
-        return found
+        stems = {t.stem for t in tokens}
+        found.sort(key=lambda e: -len(stems.intersection([t.stem for t in e.tokens])))  # stable: ties keep order
+        return found[:_MAX_COMPARED]
 
-    def _evidence(self, tokens: tuple[Token, ...], entry: _Entry) -> Evidence:
-        return compare(tokens, entry.tokens, self.weigh)
 
     def _best_headline_match(self, tokens: tuple[Token, ...], candidates: list[_Entry]) -> int | None:
         best: tuple[float, int] | None = None
+        weights = _Weights(self.weigh)
         for entry in candidates:
-            score = same_news(self._evidence(tokens, entry))
+            score = same_news(compare(tokens, entry.tokens, weights))
             if score > 0 and (best is None or score > best[0]):
                 best = (score, entry.story_id)
         return best[1] if best else None
 
     def _best_story_match(self, tokens: tuple[Token, ...], candidates: list[_Entry]) -> int | None:
         best: tuple[float, int] | None = None
+        weights = _Weights(self.weigh)
         for entry in candidates:
-            score = same_story(self._evidence(tokens, entry))
+            score = same_story(compare(tokens, entry.tokens, weights))
             if score > 0 and (best is None or score > best[0]):
                 best = (score, entry.story_id)
         return best[1] if best else None

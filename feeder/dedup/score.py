@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
-from rapidfuzz.fuzz import token_set_ratio
 
 from feeder.dedup.text import Token
 
-Weigh = Callable[[Token], float]
+Weights = Mapping[Token, float]  # how much each word says about which news this is
 
 _MIN_SOFT_LEN = 4  # shorter words differ in one letter too often ("kill"/"bill") to be variants
 _SOFT_SIMILARITY = 0.8  # "Morsi"/"Mursi", "defence"/"defense", "Taliban"/"Taleban"
@@ -25,7 +24,6 @@ class Evidence:
     """What a comparison of two headlines found; ``alike`` in [0, 1] is the rarity-weighted overlap."""
 
     alike: float
-    chars: float
     numbers_differ: bool  # both state numbers and the numbers differ: different news ("$101" vs "$98")
     number_missing: bool  # one states a number the other lacks
     names_differ: float  # weight of names left unmatched on the side with fewer of them
@@ -34,7 +32,7 @@ class Evidence:
 
 def variants(a: str, b: str) -> bool:
     """Whether two word stems look like spellings or derived forms of one word."""
-    if len(a) < _MIN_SOFT_LEN or len(b) < _MIN_SOFT_LEN or not (a.isalpha() and b.isalpha()):
+    if a[0] != b[0] or len(a) < _MIN_SOFT_LEN or len(b) < _MIN_SOFT_LEN or not (a.isalpha() and b.isalpha()):
         return False
     short, long = (a, b) if len(a) <= len(b) else (b, a)
     if long.startswith(short) and (len(long) - len(short) <= _MAX_SUFFIX_GAP or len(short) >= _MIN_STEM_LEN):
@@ -65,24 +63,24 @@ def _pair_up(left: tuple[Token, ...], right: tuple[Token, ...]) -> tuple[list[tu
     return pairs, still_left, right_rest
 
 
-def compare(left: tuple[Token, ...], right: tuple[Token, ...], weigh: Weigh, left_key: str = "", right_key: str = "") -> Evidence:
+def compare(left: tuple[Token, ...], right: tuple[Token, ...], weights: Weights) -> Evidence:
     """Evidence on whether two tokenised headlines report the same news."""
     pairs, left_rest, right_rest = _pair_up(left, right)
-    left_total = sum(weigh(t) for t in left)
-    right_total = sum(weigh(t) for t in right)
+    left_total = sum([weights[t] for t in left])
+    right_total = sum([weights[t] for t in right])
     if not left_total or not right_total:
-        return Evidence(0.0, 0.0, False, False, 0.0, 1.0)
-    shared = sum(credit * math.sqrt(weigh(a) * weigh(b)) for a, b, credit in pairs)
+        return Evidence(0.0, False, False, 0.0, 1.0)
+    shared = sum([credit * math.sqrt(weights[a] * weights[b]) for a, b, credit in pairs])
     left_numbers = {t.stem for t in left if t.is_number}
     right_numbers = {t.stem for t in right if t.is_number}
-    names_left = sum(weigh(t) for t in left_rest if t.is_name)
-    names_right = sum(weigh(t) for t in right_rest if t.is_name)
-    chars = token_set_ratio(left_key, right_key) / 100.0 if left_key and right_key else 0.0
+    names_left = sum([weights[t] for t in left_rest if t.is_name])
+    names_right = sum([weights[t] for t in right_rest if t.is_name])
     return Evidence(
         alike=shared / math.sqrt(left_total * right_total),
-        chars=chars,
         numbers_differ=bool(left_numbers and right_numbers and left_numbers != right_numbers),
         number_missing=left_numbers != right_numbers,
         names_differ=min(names_left, names_right),
-        unmatched=max(sum(weigh(t) for t in left_rest) / left_total, sum(weigh(t) for t in right_rest) / right_total),
+        unmatched=max(
+            sum([weights[t] for t in left_rest]) / left_total, sum([weights[t] for t in right_rest]) / right_total
+        ),
     )

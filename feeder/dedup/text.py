@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # Typographic quotes and dashes folded to ASCII so that "‘Plea’" and "'plea'" give the same key.
 _FOLD = str.maketrans(
@@ -100,9 +100,11 @@ def canonical_number(word: str) -> str:
     return value + "%" if word.endswith("%") else value
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One content word of a headline: its stem, and whether the outlet wrote it like a name or a number."""
+class Token(NamedTuple):
+    """One content word of a headline: its stem, and whether the outlet wrote it like a name or a number.
+
+    A tuple, not a dataclass: it is hashed on every comparison, and tuple hashing runs in C.
+    """
 
     stem: str
     is_number: bool
@@ -123,6 +125,18 @@ def stem(word: str) -> str:
 
 
 @lru_cache(maxsize=65536)
+def word_key(word: str) -> str | None:
+    """What one word of a headline is compared as: a stem, a number's value, or None for a function word."""
+    folded = word.casefold().rstrip(".,")
+    if not folded or folded in STOPWORDS:
+        return None
+    folded = _NUMBER_WORDS.get(folded, folded)
+    if folded[0].isdigit() or folded[0] in "$€£":
+        return canonical_number(folded)
+    return stem(folded)
+
+
+@lru_cache(maxsize=65536)
 def content_tokens(title: str) -> tuple[Token, ...]:
     """The content words of a headline in order, without function words, outlet affixes or duplicates."""
     text = _ABBREVIATION.sub(lambda m: m.group(1).replace(".", ""), strip_affixes(_fold(title)))
@@ -134,17 +148,12 @@ def content_tokens(title: str) -> tuple[Token, ...]:
     seen: set[str] = set()
     tokens: list[Token] = []
     for position, word in enumerate(words):
-        folded = word.casefold().rstrip(".,")
-        if not folded or folded in STOPWORDS:
-            continue
-        if folded in _NUMBER_WORDS:
-            folded = _NUMBER_WORDS[folded]
-        is_number = folded[0].isdigit() or folded[0] in "$€£"
-        key = canonical_number(folded) if is_number else stem(folded)
-        if key in seen:
+        key = word_key(word)
+        if key is None or key in seen:
             continue
         seen.add(key)
-        is_name = word[0].isupper() and (word[1:2].isupper() or (case_tells and position > 0))
+        is_number = key[0].isdigit()
+        is_name = not is_number and word[0].isupper() and (word[1:2].isupper() or (case_tells and position > 0))
         tokens.append(Token(key, is_number, is_name))
     if not tokens and words:  # "What now?": only function words, so they are all there is to compare
         return tuple(Token(w.casefold(), False, False) for w in dict.fromkeys(words))
