@@ -153,7 +153,7 @@ def content_tokens(title: str) -> tuple[Token, ...]:
             continue
         seen.add(key)
         is_number = key[0].isdigit()
-        is_name = not is_number and word[0].isupper() and (word[1:2].isupper() or (case_tells and position > 0))
+        is_name = not is_number and word[0].isupper() and (word[1:2].isupper() or case_tells)
         tokens.append(Token(key, is_number, is_name))
     if not tokens and words:  # "What now?": only function words, so they are all there is to compare
         return tuple(Token(w.casefold(), False, False) for w in dict.fromkeys(words))
