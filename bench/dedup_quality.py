@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feeder.dedup import Deduplicator, Headline  # noqa: E402
+from feeder.dedup import Deduplicator, Headline
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "headlines"
 STSB = DATA / "stsb-headlines-train-dev.tsv"
@@ -178,7 +178,8 @@ def _rows_uci(articles: list[Article]) -> Iterator[str]:
             f"{'':<14}{level:<10}{c.pair_precision:>8.3f}{c.pair_recall:>8.3f}{c.b3_precision:>8.3f}"
             f"{c.b3_recall:>8.3f}{c.b3_f1:>8.3f}{c.reduction:>19.3f}{took:>7.2f}"
         )
-    yield f"{'':<14}(gold: {len(set(gold))} stories in {len(gold)} headlines, ratio {len(set(gold)) / len(gold):.3f})"
+    stories = len(set(gold))
+    yield f"{'':<14}(gold: {stories} stories in {len(gold)} headlines, ratio {stories / len(gold):.3f})"
 
 
 def main() -> int:

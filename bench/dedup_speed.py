@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feeder.dedup import Deduplicator, Headline  # noqa: E402
+from feeder.dedup import Deduplicator, Headline
 
-UCI = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "headlines" / "uci-news-aggregator-part1.csv"
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "headlines"
+UCI = DATA / "uci-news-aggregator-part1.csv"
 ROUND_HOURS = 18  # the UCI part spans ~18 hours, so rounds follow each other without a gap
 _LONG_WORD = re.compile(r"\b([A-Za-z]{5,})\b")
 
@@ -47,8 +48,9 @@ def synthesise(count: int) -> list[Headline]:
     for index in range(count):
         row = rows[index % len(rows)]
         rnd = index // len(rows)
-        title = _LONG_WORD.sub(lambda m: f"{m.group(1)}{rnd}" if rnd else m.group(1), row["TITLE"])
-        published = datetime.fromtimestamp(int(row["TIMESTAMP"]) / 1000, UTC) + timedelta(hours=ROUND_HOURS * rnd)
+        title = _LONG_WORD.sub(rf"\g<1>{rnd}", row["TITLE"]) if rnd else row["TITLE"]
+        published = datetime.fromtimestamp(int(row["TIMESTAMP"]) / 1000, UTC)
+        published += timedelta(hours=ROUND_HOURS * rnd)
         stream.append(Headline(title, published, url=f"{row['URL']}#{rnd}"))
     return stream
 
@@ -96,7 +98,10 @@ def main() -> int:
         return 1
     stream = synthesise(args.count)
     levels = ("headline", "story") if args.level == "both" else (args.level,)
-    print(f"{'level':<10}{'headlines':>10}{'headlines/s':>13}{'in window':>11}{'bytes/headline':>16}{'stories':>9}")
+    print(
+        f"{'level':<10}{'headlines':>10}{'headlines/s':>13}{'in window':>11}{'bytes/headline':>16}"
+        f"{'stories':>9}"
+    )
     for level in levels:
         seconds = timed_only(level, stream)
         result = run(level, stream)
@@ -104,7 +109,8 @@ def main() -> int:
             f"{level:<10}{result.headlines:>10}{result.headlines / seconds:>13,.0f}{result.in_window:>11}"
             f"{result.window_bytes / max(result.in_window, 1):>16,.0f}{result.stories:>9}"
         )
-    print("(headlines/s measured without tracemalloc; bytes/headline = traced memory held / headlines in window)")
+    print("(headlines/s measured without tracemalloc;")
+    print(" bytes/headline = memory tracemalloc sees the Deduplicator hold / headlines in its window)")
     return 0
 
 

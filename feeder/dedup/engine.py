@@ -166,7 +166,8 @@ class Deduplicator:
                 if len(found) == _MAX_CANDIDATES:
                     break
         stems = {t.stem for t in tokens}
-        found.sort(key=lambda e: -len(stems.intersection([t.stem for t in e.tokens])))  # stable: ties keep order
+        # Re-rank by all words shared; sort is stable, so ties keep their (deterministic) order.
+        found.sort(key=lambda e: -len(stems.intersection([t.stem for t in e.tokens])))
         return found[: self._max_compared]
 
 

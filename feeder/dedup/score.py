@@ -40,8 +40,11 @@ def variants(a: str, b: str) -> bool:
     return Levenshtein.normalized_similarity(a, b, score_cutoff=_SOFT_SIMILARITY) >= _SOFT_SIMILARITY
 
 
-def _pair_up(left: tuple[Token, ...], right: tuple[Token, ...]) -> tuple[list[tuple[Token, Token, float]], list[Token], list[Token]]:
-    """Greedy one-to-one matching: exact stems first, then spelling variants (in token order, deterministic)."""
+Pairing = tuple[list[tuple[Token, Token, float]], list[Token], list[Token]]  # (pairs, left over, left over)
+
+
+def _pair_up(left: tuple[Token, ...], right: tuple[Token, ...]) -> Pairing:
+    """Greedy one-to-one matching: exact stems first, then spelling variants (in token order)."""
     right_by_stem = {t.stem: t for t in right}
     pairs: list[tuple[Token, Token, float]] = []
     left_rest: list[Token] = []
@@ -81,6 +84,7 @@ def compare(left: tuple[Token, ...], right: tuple[Token, ...], weights: Weights)
         number_missing=left_numbers != right_numbers,
         names_differ=min(names_left, names_right),
         unmatched=max(
-            sum([weights[t] for t in left_rest]) / left_total, sum([weights[t] for t in right_rest]) / right_total
+            sum([weights[t] for t in left_rest]) / left_total,
+            sum([weights[t] for t in right_rest]) / right_total,
         ),
     )
