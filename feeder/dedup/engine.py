@@ -10,7 +10,7 @@ import hashlib
 import math
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from feeder.dedup.score import Evidence, compare
@@ -52,14 +52,6 @@ class _Entry:
     tokens: tuple[Token, ...]
 
 
-@dataclass(slots=True)
-class _Story:
-    """Story-level profile: how many of the story's headlines in the window carry each word."""
-
-    size: int = 0
-    stems: Counter[str] = field(default_factory=Counter)
-
-
 class _Weights(dict[Token, float]):
     """Word weights memoised for one match: the window does not change while a match runs."""
 
@@ -93,7 +85,6 @@ class Deduplicator:
         self._interned: dict[Token, Token] = {}
         self._by_url: dict[int, int] = {}
         self._buckets: dict[int, list[int]] = {}
-        self._stories: dict[int, _Story] = {}
         self._next_seq = 0
         self._newest = -math.inf
         self._dead_postings = 0
@@ -124,9 +115,6 @@ class Deduplicator:
             self._postings.setdefault(token.stem, []).append(seq)
         if headline.url:
             self._by_url[_stable_hash(headline.url)] = seq
-        story = self._stories.setdefault(story_id, _Story())
-        story.size += 1
-        story.stems.update(t.stem for t in tokens)
         self._buckets.setdefault(int(published // _BUCKET_SECONDS), []).append(seq)
         if published > self._newest:
             self._newest = published
@@ -207,11 +195,6 @@ class Deduplicator:
             if not self._df[token.stem]:
                 del self._df[token.stem]
                 self._interned.pop(token, None)
-        story = self._stories[entry.story_id]
-        story.size -= 1
-        story.stems.subtract(t.stem for t in entry.tokens)
-        if not story.size:
-            del self._stories[entry.story_id]
 
     def _compact_postings(self) -> None:
         """Drop evicted headlines from the index; amortised, so each add stays O(1) on average."""
