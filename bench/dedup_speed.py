@@ -1,0 +1,118 @@
+"""Throughput and memory of feeder.dedup on a 100,000-headline stream.
+
+The stream is synthesised from the UCI headlines: the 3,149 titles are replayed in rounds, each round
+shifted by ROUND_HOURS and with every longer word given a per-round suffix, so rounds do not repeat each
+other's news but keep real headline shapes and word counts. Memory is what tracemalloc sees the
+Deduplicator hold at the end, divided by the headlines then in its window.
+
+Run from the repository root: ``python bench/dedup_speed.py [--level story] [--count N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import re
+import sys
+import time
+import tracemalloc
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from feeder.dedup import Deduplicator, Headline
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "headlines"
+UCI = DATA / "uci-news-aggregator-part1.csv"
+ROUND_HOURS = 18  # the UCI part spans ~18 hours, so rounds follow each other without a gap
+_LONG_WORD = re.compile(r"\b([A-Za-z]{5,})\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    level: str
+    headlines: int
+    seconds: float
+    in_window: int
+    window_bytes: int
+    stories: int
+
+
+def synthesise(count: int) -> list[Headline]:
+    with UCI.open(encoding="utf-8", newline="") as handle:
+        rows = sorted(csv.DictReader(handle), key=lambda r: (int(r["TIMESTAMP"]), int(r["ID"])))
+    stream: list[Headline] = []
+    for index in range(count):
+        row = rows[index % len(rows)]
+        rnd = index // len(rows)
+        title = _LONG_WORD.sub(rf"\g<1>{rnd}", row["TITLE"]) if rnd else row["TITLE"]
+        published = datetime.fromtimestamp(int(row["TIMESTAMP"]) / 1000, UTC)
+        published += timedelta(hours=ROUND_HOURS * rnd)
+        stream.append(Headline(title, published, url=f"{row['URL']}#{rnd}"))
+    return stream
+
+
+def run(level: str, stream: list[Headline]) -> Result:
+    gc.collect()
+    tracemalloc.start()
+    dedup = Deduplicator(level=level)
+    baseline = tracemalloc.get_traced_memory()[0]
+    next_story = 0
+    started = time.perf_counter()
+    for headline in stream:
+        story = dedup.match(headline)
+        if story is None:
+            next_story += 1
+            story = next_story
+        dedup.add(story, headline)
+    seconds = time.perf_counter() - started
+    held = tracemalloc.get_traced_memory()[0] - baseline
+    tracemalloc.stop()
+    return Result(level, len(stream), seconds, len(dedup), held, next_story)
+
+
+def timed_only(level: str, stream: list[Headline]) -> float:
+    """Seconds without tracemalloc, which slows allocation-heavy code several times."""
+    dedup = Deduplicator(level=level)
+    next_story = 0
+    started = time.perf_counter()
+    for headline in stream:
+        story = dedup.match(headline)
+        if story is None:
+            next_story += 1
+            story = next_story
+        dedup.add(story, headline)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--level", choices=("headline", "story", "both"), default="both")
+    args = parser.parse_args()
+    if not UCI.exists():
+        print(f"data not found: {UCI.resolve()}", file=sys.stderr)
+        return 1
+    stream = synthesise(args.count)
+    levels = ("headline", "story") if args.level == "both" else (args.level,)
+    print(
+        f"{'level':<10}{'headlines':>10}{'headlines/s':>13}{'in window':>11}{'bytes/headline':>16}"
+        f"{'stories':>9}"
+    )
+    for level in levels:
+        seconds = timed_only(level, stream)
+        result = run(level, stream)
+        print(
+            f"{level:<10}{result.headlines:>10}{result.headlines / seconds:>13,.0f}{result.in_window:>11}"
+            f"{result.window_bytes / max(result.in_window, 1):>16,.0f}{result.stories:>9}"
+        )
+    print("(headlines/s measured without tracemalloc;")
+    print(" bytes/headline = memory tracemalloc sees the Deduplicator hold / headlines in its window)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
