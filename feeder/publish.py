@@ -2,33 +2,53 @@
 
 Output is a pure function of the stories: regenerating an unchanged topic gives the same bytes, so
 ETags stay put and only topics that changed are rewritten.
+
+feedgen (0.9.0: 1.0.0 drops rel/type/title from entry links) renders every entry once; a feed document
+is feedgen's header for the topic with the cached entries spliced in. A story that sits in several
+topics, or in the same topic publish after publish, is rendered once while it stays unchanged.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
+import httpx
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from feeder import __version__
 from feeder.config import Config, TopicConfig
 from feeder.model import Article, Story
+from feeder.normalise import sanitise_html, strip_xml_forbidden
 
+log = logging.getLogger("feeder.publish")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR_URI = "https://github.com/feeder/feeder"
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
+HUB_FORMATS = ("atom", "json")  # the formats that advertise the WebSub hub, so the ones pinged
+RSS_NAMESPACES = {"atom": "http://www.w3.org/2005/Atom", "content": "http://purl.org/rss/1.0/modules/content/"}
+ICON_NAME = "icon.svg"
+# A square icon (RFC 4287 4.2.5 wants 1:1) drawn in text, so the project ships no binary file.
+ICON_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64">'
+    b'<rect width="64" height="64" rx="12" fill="#d35400"/>'
+    b'<circle cx="18" cy="46" r="6" fill="#fff"/>'
+    b'<path d="M12 28a24 24 0 0 1 24 24h-8a16 16 0 0 0-16-16z M12 12a40 40 0 0 1 40 40h-8'
+    b'a32 32 0 0 0-32-32z" fill="#fff"/></svg>\n'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +68,70 @@ class TopicFeed:
 
     @property
     def updated(self) -> datetime:
-        return max((s.updated for s in self.stories), default=EPOCH)
+        return max((_entry_updated(s) for s in self.stories), default=EPOCH)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEntry:
+    """One story in every format, serialised once: Atom and RSS fragments, a JSON Feed item."""
+
+    atom: bytes
+    rss: bytes
+    json: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Body:
+    summary: str  # sanitised HTML, may be ""
+    content: str  # sanitised HTML, never ""
+
+
+@dataclass
+class RenderCache:
+    """What survives between publishes in one process (the daemon builds a new Publisher each time).
+
+    ``entries`` keeps only the stories the last publish used, so it never outgrows the feeds.
+    ``topics`` remembers, per slug, the input that produced the files on disk and their (mtime, size):
+    an unchanged topic whose files are untouched is not even rendered again.
+    """
+
+    entries: dict[Hashable, RenderedEntry] = field(default_factory=dict)
+    topics: dict[str, tuple[Hashable, tuple[tuple[int, int], ...]]] = field(default_factory=dict)
+    _used: set[Hashable] = field(default_factory=set)
+
+    def entry(self, key: Hashable, render: Callable[[], RenderedEntry]) -> RenderedEntry:
+        self._used.add(key)
+        found = self.entries.get(key)
+        if found is None:
+            found = self.entries[key] = render()
+        return found
+
+    def sweep(self) -> None:
+        """Forget entries no feed used since the last sweep."""
+        self.entries = {key: value for key, value in self.entries.items() if key in self._used}
+        self._used = set()
+
+
+_CACHE = RenderCache()
 
 
 class Publisher:
-    def __init__(self, config: Config, sources: Mapping[str, SourceInfo]) -> None:
+    def __init__(self, config: Config, sources: Mapping[str, SourceInfo], cache: RenderCache | None = None) -> None:
         self.config = config
         self.sources = sources
         self.base_url = config.base_url
+        self.hub = config.server.websub_hub
+        self.cache = _CACHE if cache is None else cache
 
     def feed_url(self, slug: str, fmt: str = "atom") -> str:
         return f"{self.base_url}/topics/{slug}.{fmt}"
+
+    def topic_page(self, slug: str) -> str:
+        return f"{self.base_url}/#{slug}"
+
+    @property
+    def icon_url(self) -> str:
+        return f"{self.base_url}/{ICON_NAME}"
 
     def outlet(self, source: str) -> SourceInfo:
         return self.sources.get(source) or SourceInfo(source)
@@ -66,120 +139,157 @@ class Publisher:
     # -- rendering ---------------------------------------------------------------------------
 
     def atom(self, feed: TopicFeed) -> bytes:
-        generator = self._generator(feed)
-        for story in feed.stories:
-            self._atom_entry(generator, story)
-        return bytes(generator.atom_str(pretty=True))
+        head, tail = _split_once(bytes(self._generator(feed, "atom").atom_str(pretty=True)), b"</feed>")
+        return head + b"".join(self.rendered(s).atom for s in feed.stories) + b"</feed>" + tail
 
     def rss(self, feed: TopicFeed) -> bytes:
-        generator = self._generator(feed)
-        for story in feed.stories:
-            entry = self._atom_entry(generator, story)
-            entry.guid(_entry_id(story), permalink=False)
-        return bytes(generator.rss_str(pretty=True))
+        head, tail = _split_once(bytes(self._generator(feed, "rss").rss_str(pretty=True)), b"  </channel>")
+        return head + b"".join(self.rendered(s).rss for s in feed.stories) + b"  </channel>" + tail
 
     def json_feed(self, feed: TopicFeed) -> bytes:
-        document = {
+        topic = feed.topic
+        document: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
-            "title": feed.topic.title,
-            "home_page_url": f"{self.base_url}/",
-            "feed_url": self.feed_url(feed.topic.slug, "json"),
-            "authors": [{"name": self.config.title}],
-            "items": [self._json_item(story) for story in feed.stories],
+            "title": topic.title,
+            "home_page_url": self.topic_page(topic.slug),
+            "feed_url": self.feed_url(topic.slug, "json"),
+            "description": self._subtitle(topic),
+            "icon": self.icon_url,
+            "favicon": self.icon_url,
+            "authors": [{"name": self.config.title, "url": f"{self.base_url}/"}],
+            "language": "en",
         }
-        return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode()
+        if self.hub:
+            document["hubs"] = [{"type": "WebSub", "url": self.hub}]
+        head = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        items = ",\n".join(self.rendered(s).json for s in feed.stories)
+        return f'{head[:-1]},"items":[\n{items}\n]}}\n'.encode()
 
-    def _generator(self, feed: TopicFeed) -> FeedGenerator:
+    def rendered(self, story: Story) -> RenderedEntry:
+        """A story in every format, from the cache when nothing it shows has changed."""
+        outlets = tuple(self.outlet(source) for source in story.outlets)
+        return self.cache.entry((story, outlets, self.base_url), lambda: self._render_entry(story))
+
+    def _subtitle(self, topic: TopicConfig) -> str:
+        return f"{topic.title}: deduplicated news from {self.config.title}"
+
+    def _generator(self, feed: TopicFeed, fmt: str) -> FeedGenerator:
+        """The feed-level part of the Atom or RSS document (entries are spliced in after); the self link
+        must be the URL this very document is served at."""
         topic = feed.topic
         generator = FeedGenerator()
         generator.id(self.feed_url(topic.slug))
-        generator.title(topic.title)
-        generator.subtitle(f"{topic.title}: deduplicated news from {self.config.title}")
-        generator.author({"name": self.config.title})
-        generator.link(href=f"{self.base_url}/", rel="alternate", type="text/html")
-        generator.link(href=self.feed_url(topic.slug), rel="self", type="application/atom+xml")
-        if self.config.server.websub_hub:
-            generator.link(href=self.config.server.websub_hub, rel="hub")
+        generator.title(_text(topic.title))
+        generator.subtitle(_text(self._subtitle(topic)))
+        generator.author({"name": _text(self.config.title), "uri": f"{self.base_url}/"})
+        if self.hub:
+            generator.link(href=self.hub, rel="hub")
+        generator.link(href=self.feed_url(topic.slug, fmt), rel="self", type=FORMATS[fmt])
+        # Last: feedgen takes the RSS channel <link> from the last link it was given.
+        generator.link(href=self.topic_page(topic.slug), rel="alternate", type="text/html")
+        generator.icon(self.icon_url)
         generator.generator("feeder", __version__, GENERATOR_URI)
         generator.language("en")
         generator.updated(feed.updated)
-        generator.description(topic.title)
         return generator
 
-    def _atom_entry(self, generator: FeedGenerator, story: Story) -> Any:
+    def _render_entry(self, story: Story) -> RenderedEntry:
+        body = self._body(story)
+        entry = self._feed_entry(story, body)
+        return RenderedEntry(
+            atom=_fragment(entry.atom_entry(), level=1),
+            rss=_rss_fragment(entry.rss_entry()),
+            json=json.dumps(self._json_item(story, body), ensure_ascii=False, separators=(",", ":")),
+        )
+
+    def _body(self, story: Story) -> _Body:
+        """Summary and content as readers get them: sanitised again here, because the store may hold rows
+        from an older sanitiser, and readers must never get script or a relative URL (resolved against
+        the article, else the outlet)."""
         article = story.article
-        entry = generator.add_entry(order="append")
-        entry.id(_entry_id(story))
-        entry.title(article.title)
-        entry.updated(story.updated)
-        entry.published(story.first_published)
+        base = article.url or self.outlet(article.source).link
+        summary = sanitise_html(article.summary, base)
+        content = sanitise_html(article.content, base) or summary or html.escape(_text(article.title))
+        return _Body(summary, content)
+
+    def _feed_entry(self, story: Story, body: _Body) -> FeedEntry:
+        article = story.article
+        outlet = self.outlet(article.source)
+        entry = FeedEntry()
+        entry.id(entry_id(story))
+        entry.title(_text(article.title) or _text(outlet.title) or "(untitled)")
+        entry.updated(_entry_updated(story))
+        entry.published(_utc(story.first_published))
         if article.url:
             entry.link(href=article.url, rel="alternate", type="text/html")
         for other in _other_outlets(story):
-            entry.link(href=other.url, rel="related", type="text/html", title=self.outlet(other.source).title)
-        outlet = self.outlet(article.source)
-        entry.author({"name": article.author or outlet.title})
-        if article.summary:
-            entry.summary(article.summary, type="html")
-        entry.content(article.content or article.summary or html.escape(article.title), type="html")
-        for category in article.categories:
+            entry.link(href=other.url, rel="related", type="text/html", title=_text(self.outlet(other.source).title))
+        entry.author({"name": _text(article.author) or _text(outlet.title)})
+        if body.summary:
+            entry.summary(body.summary, type="html")
+        entry.content(body.content, type="html")
+        for category in _categories(article):
             entry.category(term=category)
-        entry.source(url=outlet.link or article.url or self.base_url, title=outlet.title)
+        entry.source(url=outlet.link or article.url or f"{self.base_url}/", title=_text(outlet.title))
+        entry.guid(entry_id(story), permalink=False)
         return entry
 
-    def _json_item(self, story: Story) -> dict[str, object]:
+    def _json_item(self, story: Story, body: _Body) -> dict[str, object]:
         article = story.article
         item: dict[str, object] = {
-            "id": _entry_id(story),
-            "title": article.title,
-            "content_html": article.content or article.summary or html.escape(article.title),
+            "id": entry_id(story),
+            "title": _text(article.title),
+            "content_html": body.content,
             "date_published": _rfc3339(story.first_published),
-            "date_modified": _rfc3339(story.updated),
-            "authors": [{"name": article.author or self.outlet(article.source).title}],
+            "date_modified": _rfc3339(_entry_updated(story)),
+            "authors": [{"name": _text(article.author) or _text(self.outlet(article.source).title)}],
         }
         if article.url:
             item["url"] = article.url
-        if article.summary:
-            item["summary"] = article.summary
+        if body.summary:
+            item["summary"] = body.summary
         if article.categories:
-            item["tags"] = list(article.categories)
+            item["tags"] = _categories(article)
         others = _other_outlets(story)
         if others:
             item["_feeder"] = {"also_reported_by": [
-                {"name": self.outlet(o.source).title, "url": o.url} for o in others]}
+                {"name": _text(self.outlet(o.source).title), "url": o.url} for o in others]}
         return item
 
     def opml(self, topics: Sequence[TopicConfig]) -> bytes:
         outlines = "\n".join(
-            f'    <outline type="rss" text={quoteattr(t.title)} title={quoteattr(t.title)} '
-            f'xmlUrl={quoteattr(self.feed_url(t.slug))} htmlUrl={quoteattr(self.base_url + "/")}/>'
+            f'    <outline type="rss" version="ATOM" text={quoteattr(_text(t.title))} '
+            f"title={quoteattr(_text(t.title))} xmlUrl={quoteattr(self.feed_url(t.slug))} "
+            f"htmlUrl={quoteattr(self.topic_page(t.slug))}/>"
             for t in topics
         )
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head>\n'
-            f"    <title>{html.escape(self.config.title)} topics</title>\n  </head>\n  <body>\n"
+            f"    <title>{html.escape(_text(self.config.title))} topics</title>\n  </head>\n  <body>\n"
             f"{outlines}\n  </body>\n</opml>\n"
         ).encode()
 
     def index_html(self, feeds: Sequence[TopicFeed]) -> bytes:
         title = html.escape(self.config.title)
         links = "\n".join(
-            f'<link rel="alternate" type="application/atom+xml" title="{html.escape(f.topic.title)}" '
-            f'href="{html.escape(self.feed_url(f.topic.slug))}">'
-            for f in feeds
+            f'<link rel="alternate" type="{media}" title="{html.escape(f.topic.title)} ({fmt.upper()})" '
+            f'href="{html.escape(self.feed_url(f.topic.slug, fmt))}">'
+            for f in feeds for fmt, media in FORMATS.items()
         )
-        sections = "\n".join(self._index_section(f) for f in feeds)
+        sections = "\n".join(self._index_section(f) for f in feeds) or '<p class="meta">No topics configured.</p>'
         return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>{title}</title>
+<link rel="icon" href="/{ICON_NAME}" type="image/svg+xml">
 {links}
 <style>
-body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:1rem;color:#222}}
-h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.6rem;font-size:.9rem}} li{{margin:.3rem 0}}
-.meta{{color:#666;font-size:.85rem}}
+body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:1rem;overflow-wrap:break-word}}
+h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{margin:.4rem 0}}
+.meta{{opacity:.7;font-size:.85rem}} ul{{padding-left:1.2rem}}
 </style>
 </head>
 <body>
@@ -191,36 +301,54 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.6rem;font-size:.9rem}} li{{mar
 """.encode()
 
     def _index_section(self, feed: TopicFeed) -> str:
-        slug = feed.topic.slug
-        items = "\n".join(
-            f'<li><a href="{html.escape(s.article.url or "#")}">{html.escape(s.article.title)}</a> '
-            f'<span class="meta">{html.escape(self.outlet(s.article.source).title)}'
-            f'{f" +{len(s.outlets) - 1} more" if len(s.outlets) > 1 else ""}</span></li>'
-            for s in feed.stories[:10]
-        ) or "<li class=\"meta\">No stories yet.</li>"
-        return (
-            f'<section id="{slug}"><h2>{html.escape(feed.topic.title)}</h2>\n<p class="feeds">'
-            + " ".join(f'<a href="/topics/{slug}.{fmt}">{fmt.upper()}</a>' for fmt in FORMATS)
-            + f"</p>\n<ul>\n{items}\n</ul></section>"
-        )
+        slug = html.escape(feed.topic.slug)
+        items = "\n".join(self._index_item(s) for s in feed.stories[:10]) or '<li class="meta">No stories yet.</li>'
+        feed_links = " ".join(f'<a href="/topics/{slug}.{fmt}" type="{media}">{fmt.upper()}</a>'
+                              for fmt, media in FORMATS.items())
+        return (f'<section id="{slug}">\n<h2>{html.escape(feed.topic.title)}</h2>\n'
+                f'<p class="feeds">{feed_links}</p>\n<ul>\n{items}\n</ul>\n</section>')
+
+    def _index_item(self, story: Story) -> str:
+        article = story.article
+        headline = html.escape(_text(article.title))
+        if article.url:
+            headline = f'<a href="{html.escape(article.url)}">{headline}</a>'
+        more = f" +{len(story.outlets) - 1} more" if len(story.outlets) > 1 else ""
+        when = _utc(story.first_published)
+        return (f'<li>{headline} <span class="meta">{html.escape(self.outlet(article.source).title)}{more}, '
+                f'<time datetime="{_rfc3339(when)}">{when:%d %b %H:%M} UTC</time></span></li>')
 
     # -- writing -----------------------------------------------------------------------------
 
     def write_topic(self, feed: TopicFeed) -> bool:
         """Render and write one topic in every format; True when any file changed."""
+        paths = {fmt: self.config.public_dir / "topics" / f"{feed.topic.slug}.{fmt}" for fmt in FORMATS}
+        key = self._topic_key(feed)
+        remembered = self.cache.topics.get(feed.topic.slug)
+        if remembered is not None and remembered == (key, _stamps(paths.values())):
+            # Same input, files untouched since we wrote them: the output would be the same bytes.
+            for story in feed.stories:
+                self.rendered(story)  # keeps the entries alive across the cache sweep
+            return False
         renders = {"atom": self.atom, "rss": self.rss, "json": self.json_feed}
         changed = False
         for fmt, render in renders.items():
-            changed |= write_atomically(self.config.public_dir / "topics" / f"{feed.topic.slug}.{fmt}",
-                                        render(feed))
+            changed |= write_atomically(paths[fmt], render(feed))
+        self.cache.topics[feed.topic.slug] = (key, _stamps(paths.values()))
         return changed
 
+    def _topic_key(self, feed: TopicFeed) -> Hashable:
+        outlets = tuple(sorted((name, self.outlet(name)) for s in feed.stories for name in s.outlets))
+        return (feed.topic, feed.stories, outlets, self.base_url, self.hub, self.config.title, __version__)
+
     def write_all(self, feeds: Sequence[TopicFeed]) -> list[str]:
-        """Write every topic plus the OPML and index; returns the slugs whose feeds changed."""
+        """Write every topic plus the OPML, index and icon; returns the slugs whose feeds changed."""
         changed = [f.topic.slug for f in feeds if self.write_topic(f)]
         write_atomically(self.config.public_dir / "topics.opml", self.opml([f.topic for f in feeds]))
         write_atomically(self.config.public_dir / "index.html", self.index_html(feeds))
+        write_atomically(self.config.public_dir / ICON_NAME, ICON_SVG)
         self._remove_stale(feeds)
+        self.cache.sweep()
         return changed
 
     def _remove_stale(self, feeds: Sequence[TopicFeed]) -> None:
@@ -230,6 +358,41 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.6rem;font-size:.9rem}} li{{mar
         for path in folder.glob("*.*") if folder.is_dir() else ():
             if path.name not in wanted and path.suffix.lstrip(".") in FORMATS:
                 path.unlink(missing_ok=True)
+        live = {f.topic.slug for f in feeds}
+        for slug in [s for s in self.cache.topics if s not in live]:
+            del self.cache.topics[slug]
+
+    # -- WebSub ------------------------------------------------------------------------------
+
+    def hub_topics(self, slugs: Sequence[str]) -> list[str]:
+        """The feed URLs to announce to the hub for these changed topics."""
+        return [self.feed_url(slug, fmt) for slug in slugs for fmt in HUB_FORMATS]
+
+
+async def ping_hub(hub: str, feed_urls: Sequence[str], client: httpx.AsyncClient | None = None,
+                   timeout: float = 10.0) -> list[str]:
+    """Tell a WebSub hub these feeds changed (``hub.mode=publish``, one POST per feed URL, as most hubs
+    accept). Returns the URLs whose ping failed; a hub that is down is logged, never raised: the next
+    change pings again and subscribers still poll."""
+    if not hub or not feed_urls:
+        return []
+    own = client is None
+    http = client or httpx.AsyncClient(timeout=timeout)
+    failed = []
+    try:
+        for url in feed_urls:
+            try:
+                response = await http.post(hub, data={"hub.mode": "publish", "hub.url": url})
+                if response.status_code >= 300:
+                    raise httpx.HTTPStatusError(f"hub answered {response.status_code}", request=response.request,
+                                                response=response)
+            except httpx.HTTPError as exc:
+                log.warning("websub ping to %s for %s failed: %s", hub, url, exc)
+                failed.append(url)
+    finally:
+        if own:
+            await http.aclose()
+    return failed
 
 
 def write_atomically(path: Path, data: bytes) -> bool:
@@ -260,8 +423,19 @@ def write_atomically(path: Path, data: bytes) -> bool:
     return True
 
 
-def _entry_id(story: Story) -> str:
-    return uuid.UUID(hex=story.uid[:32].ljust(32, "0")).urn
+def entry_id(story: Story) -> str:
+    """A story's Atom id, forever: derived from its uid (a hash of its first article's source and guid),
+    never from anything that can change (URL, title, canonical article)."""
+    try:
+        return uuid.UUID(hex=story.uid[:32].ljust(32, "0")).urn
+    except ValueError:  # a uid that is not hex still needs a stable, valid IRI
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"feeder:story:{story.uid}").urn
+
+
+def _entry_updated(story: Story) -> datetime:
+    """The store moves ``updated`` only when the canonical article's content changes (a new outlet does
+    not); never before ``published``, which validators and readers find odd."""
+    return max(_utc(story.updated), _utc(story.first_published))
 
 
 def _other_outlets(story: Story) -> list[Article]:
@@ -277,8 +451,61 @@ def _other_outlets(story: Story) -> list[Article]:
     return others
 
 
+def _categories(article: Article) -> list[str]:
+    return list(dict.fromkeys(c for c in (_text(c) for c in article.categories) if c))
+
+
+def _text(value: str) -> str:
+    """Plain text XML 1.0 can carry (feedgen raises on control characters)."""
+    return " ".join(strip_xml_forbidden(value).split())
+
+
+def _fragment(element: etree._Element, level: int) -> bytes:
+    """An entry element serialised at the indentation feedgen's pretty header uses around it."""
+    etree.indent(element, space="  ", level=level)
+    element.tail = None
+    serialised: bytes = etree.tostring(element, encoding="UTF-8", xml_declaration=False)
+    return b"  " * level + serialised + b"\n"
+
+
+def _rss_fragment(item: etree._Element) -> bytes:
+    """An RSS item whose ``content:encoded`` uses the prefix the channel declares (not ``ns0``)."""
+    channel = etree.Element("channel", nsmap=RSS_NAMESPACES)
+    channel.append(item)  # lxml reuses the parent's declarations for the moved element
+    data = _fragment(item, level=2)
+    # Serialised alone, the item re-declares the channel's namespaces: drop that (the item itself has no
+    # attributes, so its start tag ends at the first ">").
+    start = data.index(b"<item")
+    return data[:start] + b"<item>" + data[data.index(b">", start) + 1:]
+
+
+def _split_once(document: bytes, marker: bytes) -> tuple[bytes, bytes]:
+    head, found, tail = document.rpartition(marker)
+    if not found:
+        raise ValueError(f"feedgen output has no {marker!r}")
+    return head, tail
+
+
+def _stamps(paths: Iterable[Path]) -> tuple[tuple[int, int], ...]:
+    """(mtime, size) of each file, or () when one is missing."""
+    stamps = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return ()
+        stamps.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:  # the store promises UTC; a naive value is UTC that lost its label
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
 def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return _utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def http_date(moment: datetime) -> str:
