@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from feeder.config import Config, ConfigError, SourceConfig, load_config
 from feeder.fetch import Fetcher
 from feeder.ingest import Pipeline, RefreshOutcome
+from feeder.publish import hub_topics, ping_hub
 from feeder.server import create_app
 from feeder.status import source_status
 from feeder.store import Store
@@ -62,6 +63,7 @@ class Daemon:
         self.dirty = True  # publish once at start-up: topics may have changed while we were down
         self.last_progress = time.monotonic()
         self.server: _Server | None = None
+        self.pings: set[asyncio.Task[list[str]]] = set()  # WebSub pings in flight (kept from the GC)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -157,10 +159,20 @@ class Daemon:
         if self.dirty:
             self.dirty = False
             try:
-                await self.pipeline.publish_async()
+                changed = await self.pipeline.publish_async()
             except Exception:
                 self.dirty = True
                 log.exception("publishing failed; will retry")
+            else:
+                self.announce(changed)
+
+    def announce(self, changed: list[str]) -> None:
+        """WebSub: tell the hub which feeds changed, in the background so a slow hub never delays publishing."""
+        hub = self.config.server.websub_hub
+        if hub and changed:
+            task = asyncio.create_task(ping_hub(hub, hub_topics(self.config.base_url, changed)))
+            self.pings.add(task)
+            task.add_done_callback(self.pings.discard)
 
     async def prune(self) -> None:
         assert self.config.keep is not None

@@ -365,8 +365,12 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
     # -- WebSub ------------------------------------------------------------------------------
 
     def hub_topics(self, slugs: Sequence[str]) -> list[str]:
-        """The feed URLs to announce to the hub for these changed topics."""
-        return [self.feed_url(slug, fmt) for slug in slugs for fmt in HUB_FORMATS]
+        return hub_topics(self.base_url, slugs)
+
+
+def hub_topics(base_url: str, slugs: Sequence[str]) -> list[str]:
+    """The feed URLs to announce to the WebSub hub for these changed topics."""
+    return [f"{base_url}/topics/{slug}.{fmt}" for slug in slugs for fmt in HUB_FORMATS]
 
 
 async def ping_hub(hub: str, feed_urls: Sequence[str], client: httpx.AsyncClient | None = None,

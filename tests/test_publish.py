@@ -450,3 +450,23 @@ def test_a_failing_hub_is_reported_not_raised() -> None:
     # Nothing listens on port 9 (discard): a refused connection is a failure too, quickly.
     assert asyncio.run(ping_hub("http://127.0.0.1:9/hub", ["http://127.0.0.1/x.atom"], timeout=2)) == [
         "http://127.0.0.1/x.atom"]
+
+
+def test_the_daemon_pings_the_hub_after_a_publish_that_changed_topics(tmp_path: Path, hub: Hub) -> None:
+    from feeder.daemon import Daemon
+
+    daemon = Daemon(make_config(tmp_path, hub.url))
+
+    async def publish_then_wait() -> None:
+        daemon.announce([])  # nothing changed: no ping
+        daemon.announce(["world", "tech"])
+        await asyncio.gather(*daemon.pings)
+        await daemon.fetcher.aclose()
+
+    try:
+        asyncio.run(publish_then_wait())
+    finally:
+        daemon.pipeline.close()
+        daemon.store.close()
+    assert [ping["hub.url"] for ping in hub.pings] == [
+        [f"{BASE}/topics/{slug}.{fmt}"] for slug in ("world", "tech") for fmt in ("atom", "json")]
