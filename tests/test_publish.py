@@ -388,6 +388,11 @@ def test_write_all_rewrites_only_changed_topics_atomically(tmp_path: Path) -> No
     assert now["topics/other.atom"] != first["topics/other.atom"]
     assert not [p for p in public.rglob("*.tmp")], "temporary files left behind"
 
+    memo = pub.config.state_dir / "publish-memo.json"
+    assert memo.exists() and not list(public.rglob("*memo*"))  # beside what is served, not in it
+    memo.write_text("{damaged")  # a damaged memo costs a render, nothing else
+    assert pub.write_all([world, grown]) == [] and json.loads(memo.read_text())
+
     (public / "topics" / "world.rss").unlink()  # someone removed a file: the memo must not hide it
     assert pub.write_all([world, grown]) == ["world"]
     assert pub.write_all([grown]) == []
