@@ -59,7 +59,8 @@ class SourceInfo:
     """How an outlet is named and linked in published feeds."""
 
     title: str
-    link: str = ""
+    link: str = ""  # the outlet's web site
+    feed_url: str = ""  # where feeder fetches it: the source feed's own address
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +206,7 @@ class Publisher:
         body = self._body(story)
         entry = self._feed_entry(story, body)
         return RenderedEntry(
-            atom=_fragment(entry.atom_entry(), level=1),
+            atom=_fragment(self._complete_source(entry.atom_entry(), story.article), level=1),
             rss=_rss_fragment(entry.rss_entry()),
             json=json.dumps(self._json_item(story, body), ensure_ascii=False, separators=(",", ":")),
         )
@@ -231,15 +232,38 @@ class Publisher:
         if article.url:
             entry.link(href=article.url, rel="alternate", type="text/html")
         for other in _other_outlets(story):
-            entry.link(href=other.url, rel="related", type="text/html", title=_text(self.outlet(other.source).title))
+            title = _text(self.outlet(other.source).title) or other.source  # a blank title is invalid
+            entry.link(href=other.url, rel="related", type="text/html", title=title)
         entry.author({"name": _text(article.author) or _text(outlet.title)})
         if body.summary:
             entry.summary(body.summary, type="html")
         entry.content(body.content, type="html")
         for category in _categories(article):
             entry.category(term=category)
-        entry.source(url=outlet.link or article.url or f"{self.base_url}/", title=_text(outlet.title))
+        # RSS <source url> names the source's feed; the Atom source is completed in _complete_source.
+        entry.source(url=outlet.feed_url or self._outlet_page(article), title=_text(outlet.title) or article.source)
         entry.guid(entry_id(story), permalink=False)
+        return entry
+
+    def _outlet_page(self, article: Article) -> str:
+        return self.outlet(article.source).link or article.url or f"{self.base_url}/"
+
+    def _complete_source(self, entry: etree._Element, article: Article) -> etree._Element:
+        """feedgen writes atom:source with a title and a link only; RFC 4287 4.2.11 asks for the source
+        feed's id and updated too (the W3C validator reports their absence as errors)."""
+        source = entry.find("source")
+        assert source is not None, "feedgen wrote no atom:source"
+        outlet = self.outlet(article.source)
+        link = source.find("link")
+        assert link is not None
+        link.attrib.update({"href": self._outlet_page(article), "rel": "alternate", "type": "text/html"})
+        identifier = etree.SubElement(source, "id")
+        identifier.text = outlet.feed_url or self._outlet_page(article)
+        if outlet.feed_url:
+            etree.SubElement(source, "link", href=outlet.feed_url, rel="self")
+        # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
+        updated = etree.SubElement(source, "updated")
+        updated.text = _utc(article.updated).isoformat()
         return entry
 
     def _json_item(self, story: Story, body: _Body) -> dict[str, object]:

@@ -34,7 +34,7 @@ BASE = "http://127.0.0.1:8080"
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 SOURCES = {
-    "wire": SourceInfo("World Wire", "https://wire.example/"),
+    "wire": SourceInfo("World Wire", "https://wire.example/", "https://wire.example/feed.rss"),
     "daily": SourceInfo("The Daily", "https://daily.example/"),
     "post": SourceInfo("Evening Post", "https://post.example/"),
 }
@@ -132,12 +132,16 @@ def _one_alternate_per_type_and_language(element: etree._Element) -> None:
 
 
 def _source_is_well_formed(entry: etree._Element) -> None:
+    """RFC 4287 4.2.11, as the W3C validator checks it: a source carries the source feed's title, id and
+    updated (it validates a source like a feed's metadata), and no entries."""
     sources = entry.findall(f"{A}source")
     assert len(sources) == 1
     source = sources[0]
-    assert source.findtext(f"{A}title") in {info.title for info in SOURCES.values()}
-    assert [link.get("href") for link in source.findall(f"{A}link")] == [
-        info.link for info in SOURCES.values() if info.title == source.findtext(f"{A}title")]
+    info = next(i for i in SOURCES.values() if i.title == source.findtext(f"{A}title"))
+    assert source.findtext(f"{A}id") == (info.feed_url or info.link)
+    assert RFC3339.match(source.findtext(f"{A}updated") or "")
+    links = {(link.get("rel"), link.get("href")) for link in source.findall(f"{A}link")}
+    assert links == {("alternate", info.link)} | ({("self", info.feed_url)} if info.feed_url else set())
     assert source.find(f"{A}entry") is None
 
 
@@ -297,8 +301,10 @@ def test_rss_is_rss_2(tmp_path: Path) -> None:
         assert item.find("guid").get("isPermaLink") == "false"  # type: ignore[union-attr]
         assert parsedate_to_datetime(item.findtext("pubDate") or "").tzinfo is not None
         assert item.findtext("title") and item.findtext("description")
-    assert channel.findall("item")[0].findtext("{http://purl.org/rss/1.0/modules/content/}encoded") == (
-        "<p>Body of story 1.</p>")
+    first = channel.findall("item")[0]
+    assert first.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") == "<p>Body of story 1.</p>"
+    assert first.find("source").get("url") == "https://wire.example/feed.rss"  # type: ignore[union-attr]
+    assert first.findtext("source") == "World Wire"
 
 
 def check_json_feed_1_1(document: dict[str, object]) -> None:
