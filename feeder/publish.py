@@ -290,7 +290,7 @@ class Publisher:
 
     def opml(self, topics: Sequence[TopicConfig]) -> bytes:
         outlines = "\n".join(
-            f'    <outline type="rss" version="ATOM" text={quoteattr(_text(t.title))} '
+            f'    <outline type="rss" text={quoteattr(_text(t.title))} '
             f"title={quoteattr(_text(t.title))} xmlUrl={quoteattr(self.feed_url(t.slug))} "
             f"htmlUrl={quoteattr(self.topic_page(t.slug))}/>"
             for t in topics

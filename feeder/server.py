@@ -37,6 +37,7 @@ class _Cached:
     etag: str  # of the identity bytes; the gzip representation gets its own (RFC 9110 8.8.3: strong
     # validators differ per content coding), derived so a client holding either one gets a 304
     last_modified: datetime
+    last_modified_http: str  # formatted once, not per request
 
     @property
     def gzip_etag(self) -> str:
@@ -61,12 +62,14 @@ class FileCache:
         cached = self._files.get(relative)
         if cached is None or cached.stamp != stamp:
             body = path.read_bytes()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
             cached = _Cached(
                 stamp=stamp,
                 body=body,
                 gzipped=gzip.compress(body, compresslevel=6, mtime=0),
                 etag=f'"{hashlib.sha256(body).hexdigest()[:32]}"',
-                last_modified=datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0),
+                last_modified=modified,
+                last_modified_http=format_datetime(modified, usegmt=True),
             )
             self._files[relative] = cached
         return cached
@@ -85,7 +88,7 @@ def create_app(public_dir: Path, max_age: timedelta, status: Callable[[], dict[s
         suffix = os.path.splitext(relative)[1]
         headers = {
             "ETag": cached.gzip_etag if gzipped else cached.etag,
-            "Last-Modified": format_datetime(cached.last_modified, usegmt=True),
+            "Last-Modified": cached.last_modified_http,
             "Cache-Control": cache_control,
             "Vary": "Accept-Encoding",
             "X-Content-Type-Options": "nosniff",
