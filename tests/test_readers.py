@@ -8,6 +8,7 @@ import sqlite3
 import struct
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -71,14 +72,21 @@ def test_newsboat_reloads_the_topic_feeds(tmp_path: Path, site: tuple[str, Publi
         ("world.atom", "Story 3 from post"), ("world.atom", "Story 4 from wire")]
     assert ("https://wire.example/story/1") in [u for _, _, u in items]
 
-    # A second reload after a new story: newsboat adds it to what it already had.
-    grown = TopicFeed(rich_feed().topic, (story(60, article("wire", 60, 600, title="Ceasefire talks")),
-                                          *rich_feed().stories))
+    # The reader has read everything. Then a new story arrives, and another outlet joins story 3: the new
+    # story shows up unread, story 3 stays one read item (same id, same updated, one more related link).
+    with sqlite3.connect(folder / "cache.db") as db:
+        db.execute("UPDATE rss_item SET unread = 0")
+    world = rich_feed()
+    joined = replace(world.stories[2], articles=(*world.stories[2].articles, article("daily", 99, 70)))
+    grown = TopicFeed(world.topic, (story(60, article("wire", 60, 600, title="Ceasefire talks")),
+                                    *world.stories[:2], joined, world.stories[3]))
+    assert b'title="The Daily"' in pub.atom(TopicFeed(world.topic, (joined,)))
     assert pub.write_all([grown, _feeds()[1]]) == ["world"]
     _newsboat(newsboat, folder)
     with sqlite3.connect(folder / "cache.db") as db:
-        titles = [t for (t,) in db.execute("SELECT title FROM rss_item WHERE feedurl LIKE '%world.atom'")]
-    assert "Ceasefire talks" in titles and len(titles) == 5
+        rows = dict(db.execute("SELECT title, unread FROM rss_item WHERE feedurl LIKE '%world.atom'").fetchall())
+    assert rows == {"Ceasefire talks": 1, "Story 1 from wire": 0, "Markets & <tech> stocks rally": 0,
+                    "Story 3 from post": 0, "Story 4 from wire": 0}
 
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
