@@ -40,7 +40,7 @@ log = logging.getLogger("feeder.publish")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR_URI = "https://github.com/feeder/feeder"
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
-HUB_FORMATS = ("atom", "json")  # the formats that advertise the WebSub hub, so the ones pinged
+HUB_FORMATS = ("atom", "rss", "json")  # the formats that advertise the WebSub hub, so the ones pinged
 RSS_NAMESPACES = {"atom": "http://www.w3.org/2005/Atom", "content": "http://purl.org/rss/1.0/modules/content/"}
 ICON_NAME = "icon.svg"
 MEMO_NAME = "publish-memo.json"  # in state_dir, beside (not inside) what is served
@@ -150,8 +150,20 @@ class Publisher:
         return head + b"".join(self.rendered(s).atom for s in feed.stories) + b"</feed>" + tail
 
     def rss(self, feed: TopicFeed) -> bytes:
-        head, tail = _split_once(bytes(self._generator(feed, "rss").rss_str(pretty=True)), b"  </channel>")
+        head, tail = _split_once(self._rss_header(feed), b"  </channel>")
         return head + b"".join(self.rendered(s).rss for s in feed.stories) + b"  </channel>" + tail
+
+    def _rss_header(self, feed: TopicFeed) -> bytes:
+        header = bytes(self._generator(feed, "rss").rss_str(pretty=True))
+        if not self.hub:
+            return header
+        # feedgen writes only the self atom:link into RSS; WebSub subscribers look for the hub beside it.
+        root = etree.fromstring(header, etree.XMLParser(remove_blank_text=True))
+        self_link = root.find(f"channel/{{{RSS_NAMESPACES['atom']}}}link[@rel='self']")
+        assert self_link is not None, "feedgen wrote no self link"
+        self_link.addnext(etree.Element(f"{{{RSS_NAMESPACES['atom']}}}link", href=self.hub, rel="hub"))
+        with_hub: bytes = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+        return with_hub
 
     def json_feed(self, feed: TopicFeed) -> bytes:
         topic = feed.topic

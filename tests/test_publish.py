@@ -443,12 +443,13 @@ def hub() -> Iterator[Hub]:
 def test_changed_topics_are_pinged_to_the_hub(tmp_path: Path, hub: Hub) -> None:
     pub = publisher(tmp_path, hub.url)
     changed = pub.write_all([rich_feed()])
-    assert f'href="{hub.url}" rel="hub"' in (pub.config.public_dir / "topics" / "world.atom").read_text()
+    for fmt in ("atom", "rss"):  # and JSON Feed's "hubs", checked with the JSON Feed
+        assert f'href="{hub.url}" rel="hub"' in (pub.config.public_dir / "topics" / f"world.{fmt}").read_text()
     assert asyncio.run(ping_hub(hub.url, pub.hub_topics(changed))) == []
-    assert hub.pings == [{"hub.mode": ["publish"], "hub.url": [f"{BASE}/topics/world.atom"]},
-                         {"hub.mode": ["publish"], "hub.url": [f"{BASE}/topics/world.json"]}]
+    assert hub.pings == [{"hub.mode": ["publish"], "hub.url": [f"{BASE}/topics/world.{fmt}"]}
+                         for fmt in ("atom", "rss", "json")]
     assert asyncio.run(ping_hub(hub.url, pub.hub_topics(pub.write_all([rich_feed()])))) == []
-    assert len(hub.pings) == 2  # nothing changed, nothing pinged
+    assert len(hub.pings) == 3  # nothing changed, nothing pinged
 
 
 def test_a_failing_hub_is_reported_not_raised() -> None:
@@ -480,4 +481,4 @@ def test_the_daemon_pings_the_hub_after_a_publish_that_changed_topics(tmp_path: 
         daemon.pipeline.close()
         daemon.store.close()
     assert [ping["hub.url"] for ping in hub.pings] == [
-        [f"{BASE}/topics/{slug}.{fmt}"] for slug in ("world", "tech") for fmt in ("atom", "json")]
+        [f"{BASE}/topics/{slug}.{fmt}"] for slug in ("world", "tech") for fmt in ("atom", "rss", "json")]
