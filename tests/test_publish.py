@@ -25,7 +25,7 @@ from lxml import etree, html
 from feeder.config import Config, ServerConfig, TopicConfig
 from feeder.dedup import Deduplicator
 from feeder.model import Article, Story
-from feeder.publish import ICON_SVG, Publisher, RenderCache, SourceInfo, TopicFeed, entry_id, ping_hub
+from feeder.publish import ICON_SVG, AtomicBatch, Publisher, RenderCache, SourceInfo, TopicFeed, entry_id, ping_hub
 from feeder.store import Store
 from tests.conftest import shared_path
 
@@ -403,6 +403,21 @@ def test_write_all_rewrites_only_changed_topics_atomically(tmp_path: Path) -> No
     assert pub.write_all([world, grown]) == ["world"]
     assert pub.write_all([grown]) == []
     assert not (public / "topics" / "world.atom").exists()  # a removed topic stops being published
+
+
+def test_a_batch_that_fails_halfway_leaves_every_old_file(tmp_path: Path) -> None:
+    old = tmp_path / "world.atom"
+    old.write_bytes(b"old")
+    with pytest.raises(RuntimeError), AtomicBatch() as batch:
+        assert batch.write(old, b"new")
+        assert batch.write(tmp_path / "tech.atom", b"new tech")
+        assert not batch.write(old, b"old")  # unchanged: nothing staged
+        raise RuntimeError("rendering the next topic failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["world.atom"]  # no temporary file left
+    assert old.read_bytes() == b"old"
+    with AtomicBatch() as batch:
+        batch.write(old, b"new")
+    assert old.read_bytes() == b"new" and old.stat().st_mode & 0o777 == 0o644
 
 
 # -- WebSub ------------------------------------------------------------------------------------------
