@@ -85,9 +85,23 @@ class RenderedEntry:
 
 
 @dataclass(frozen=True, slots=True)
-class _Body:
-    summary: str  # sanitised HTML, may be ""
-    content: str  # sanitised HTML, never ""
+class _EntryView:
+    """One story as its entry shows it, in any format: plain-text fields, sanitised HTML, UTC dates."""
+
+    id: str
+    title: str
+    url: str  # the canonical article; "" when it has none
+    author: str
+    published: datetime
+    updated: datetime
+    related: tuple[tuple[str, str], ...]  # (url, outlet name), one per other outlet
+    categories: tuple[str, ...]
+    summary: str  # may be ""
+    content: str  # never ""
+    outlet_name: str
+    outlet_page: str
+    outlet_feed: str  # may be ""
+    source_updated: datetime
 
 
 @dataclass
@@ -215,89 +229,83 @@ class Publisher:
         return generator
 
     def _render_entry(self, story: Story) -> RenderedEntry:
-        body = self._body(story)
-        entry = self._feed_entry(story, body)
+        view = self._view(story)
+        entry = self._feed_entry(view)
         return RenderedEntry(
-            atom=_fragment(self._complete_source(entry.atom_entry(), story.article), level=1),
+            atom=_fragment(_complete_source(entry.atom_entry(), view), level=1),
             rss=_rss_fragment(entry.rss_entry()),
-            json=json.dumps(self._json_item(story, body), ensure_ascii=False, separators=(",", ":")),
+            json=json.dumps(self._json_item(view), ensure_ascii=False, separators=(",", ":")),
         )
 
-    def _body(self, story: Story) -> _Body:
-        """Summary and content as readers get them: sanitised again here, because the store may hold rows
-        from an older sanitiser, and readers must never get script or a relative URL (resolved against
-        the article, else the outlet)."""
+    def _view(self, story: Story) -> _EntryView:
+        """Everything one entry shows, worked out once for all three formats.
+
+        Summary and content are sanitised again here: the store may hold rows from an older sanitiser, and
+        readers must never get script or a relative URL (resolved against the article, else the outlet)."""
         article = story.article
-        base = article.url or self.outlet(article.source).link
+        outlet = self.outlet(article.source)
+        outlet_name = _text(outlet.title) or article.source  # a blank name is an invalid link title
+        base = article.url or outlet.link
         summary = sanitise_html(article.summary, base)
-        content = sanitise_html(article.content, base) or summary or html.escape(_text(article.title))
-        return _Body(summary, content)
+        title = _text(article.title) or outlet_name
+        return _EntryView(
+            id=entry_id(story),
+            title=title,
+            url=article.url,
+            author=_text(article.author) or outlet_name,
+            published=_utc(story.first_published),
+            updated=_entry_updated(story),
+            related=tuple((other.url, _text(self.outlet(other.source).title) or other.source)
+                          for other in _other_outlets(story)),
+            categories=_categories(article),
+            summary=summary,
+            content=sanitise_html(article.content, base) or summary or html.escape(title),
+            outlet_name=outlet_name,
+            outlet_page=outlet.link or article.url or f"{self.base_url}/",
+            outlet_feed=outlet.feed_url,
+            source_updated=_utc(article.updated),
+        )
 
-    def _feed_entry(self, story: Story, body: _Body) -> FeedEntry:
-        article = story.article
-        outlet = self.outlet(article.source)
+    @staticmethod
+    def _feed_entry(view: _EntryView) -> FeedEntry:
         entry = FeedEntry()
-        entry.id(entry_id(story))
-        entry.title(_text(article.title) or _text(outlet.title) or "(untitled)")
-        entry.updated(_entry_updated(story))
-        entry.published(_utc(story.first_published))
-        if article.url:
-            entry.link(href=article.url, rel="alternate", type="text/html")
-        for other in _other_outlets(story):
-            title = _text(self.outlet(other.source).title) or other.source  # a blank title is invalid
-            entry.link(href=other.url, rel="related", type="text/html", title=title)
-        entry.author({"name": _text(article.author) or _text(outlet.title)})
-        if body.summary:
-            entry.summary(body.summary, type="html")
-        entry.content(body.content, type="html")
-        for category in _categories(article):
+        entry.id(view.id)
+        entry.guid(view.id, permalink=False)
+        entry.title(view.title)
+        entry.updated(view.updated)
+        entry.published(view.published)
+        if view.url:
+            entry.link(href=view.url, rel="alternate", type="text/html")
+        for url, outlet_name in view.related:
+            entry.link(href=url, rel="related", type="text/html", title=outlet_name)
+        entry.author({"name": view.author})
+        if view.summary:
+            entry.summary(view.summary, type="html")
+        entry.content(view.content, type="html")
+        for category in view.categories:
             entry.category(term=category)
-        # RSS <source url> names the source's feed; the Atom source is completed in _complete_source.
-        entry.source(url=outlet.feed_url or self._outlet_page(article), title=_text(outlet.title) or article.source)
-        entry.guid(entry_id(story), permalink=False)
+        # RSS <source url> names the source's feed; the Atom source is completed by _complete_source.
+        entry.source(url=view.outlet_feed or view.outlet_page, title=view.outlet_name)
         return entry
 
-    def _outlet_page(self, article: Article) -> str:
-        return self.outlet(article.source).link or article.url or f"{self.base_url}/"
-
-    def _complete_source(self, entry: etree._Element, article: Article) -> etree._Element:
-        """feedgen writes atom:source with a title and a link only; RFC 4287 4.2.11 asks for the source
-        feed's id and updated too (the W3C validator reports their absence as errors)."""
-        source = entry.find("source")
-        assert source is not None, "feedgen wrote no atom:source"
-        outlet = self.outlet(article.source)
-        link = source.find("link")
-        assert link is not None
-        link.attrib.update({"href": self._outlet_page(article), "rel": "alternate", "type": "text/html"})
-        identifier = etree.SubElement(source, "id")
-        identifier.text = outlet.feed_url or self._outlet_page(article)
-        if outlet.feed_url:
-            etree.SubElement(source, "link", href=outlet.feed_url, rel="self")
-        # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
-        updated = etree.SubElement(source, "updated")
-        updated.text = _utc(article.updated).isoformat()
-        return entry
-
-    def _json_item(self, story: Story, body: _Body) -> dict[str, object]:
-        article = story.article
+    @staticmethod
+    def _json_item(view: _EntryView) -> dict[str, object]:
         item: dict[str, object] = {
-            "id": entry_id(story),
-            "title": _text(article.title),
-            "content_html": body.content,
-            "date_published": _rfc3339(story.first_published),
-            "date_modified": _rfc3339(_entry_updated(story)),
-            "authors": [{"name": _text(article.author) or _text(self.outlet(article.source).title)}],
+            "id": view.id,
+            "title": view.title,
+            "content_html": view.content,
+            "date_published": _rfc3339(view.published),
+            "date_modified": _rfc3339(view.updated),
+            "authors": [{"name": view.author}],
         }
-        if article.url:
-            item["url"] = article.url
-        if body.summary:
-            item["summary"] = body.summary
-        if article.categories:
-            item["tags"] = _categories(article)
-        others = _other_outlets(story)
-        if others:
-            item["_feeder"] = {"also_reported_by": [
-                {"name": _text(self.outlet(o.source).title), "url": o.url} for o in others]}
+        if view.url:
+            item["url"] = view.url
+        if view.summary:
+            item["summary"] = view.summary
+        if view.categories:
+            item["tags"] = list(view.categories)
+        if view.related:
+            item["_feeder"] = {"also_reported_by": [{"name": name, "url": url} for url, name in view.related]}
         return item
 
     def opml(self, topics: Sequence[TopicConfig]) -> bytes:
@@ -562,8 +570,8 @@ def _other_outlets(story: Story) -> list[Article]:
     return others
 
 
-def _categories(article: Article) -> list[str]:
-    return list(dict.fromkeys(c for c in (_text(c) for c in article.categories) if c))
+def _categories(article: Article) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c for c in (_text(c) for c in article.categories) if c))
 
 
 def _text(value: str) -> str:
@@ -577,6 +585,21 @@ def _fragment(element: etree._Element, level: int) -> bytes:
     element.tail = None
     serialised: bytes = etree.tostring(element, encoding="UTF-8", xml_declaration=False)
     return b"  " * level + serialised + b"\n"
+
+
+def _complete_source(entry: etree._Element, view: _EntryView) -> etree._Element:
+    """feedgen writes atom:source with a title and a link only; RFC 4287 4.2.11 asks for the source feed's
+    id and updated too (the W3C validator warns without them)."""
+    source = entry.find("source")
+    link = source.find("link") if source is not None else None
+    assert source is not None and link is not None, "feedgen wrote no atom:source link"
+    link.attrib.update({"href": view.outlet_page, "rel": "alternate", "type": "text/html"})
+    etree.SubElement(source, "id").text = view.outlet_feed or view.outlet_page
+    if view.outlet_feed:
+        etree.SubElement(source, "link", href=view.outlet_feed, rel="self")
+    # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
+    etree.SubElement(source, "updated").text = view.source_updated.isoformat()
+    return entry
 
 
 def _rss_fragment(item: etree._Element) -> bytes:
