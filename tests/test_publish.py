@@ -278,8 +278,12 @@ def test_the_store_does_not_move_updated_when_another_outlet_joins(tmp_path: Pat
 
 
 def test_feedparser_reads_back_every_entry_of_atom_and_rss(tmp_path: Path) -> None:
-    pub = publisher(tmp_path)
+    pub = publisher(tmp_path, "http://127.0.0.1:9/hub")
     feed = rich_feed()
+    empty = TopicFeed(TopicConfig("empty", "Empty"), ())
+    for document in (pub.atom(empty), pub.rss(empty)):
+        parsed = feedparser.parse(io.BytesIO(document), response_headers={"content-type": "application/xml"})
+        assert not parsed.bozo and parsed.feed.title == "Empty" and parsed.entries == []
     for fmt, document in (("atom", pub.atom(feed)), ("rss", pub.rss(feed))):
         parsed = feedparser.parse(io.BytesIO(document), response_headers={"content-type": "application/xml"})
         assert not parsed.bozo, (fmt, parsed.get("bozo_exception"))
