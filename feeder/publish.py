@@ -14,11 +14,13 @@ import hashlib
 import html
 import json
 import logging
+import operator
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -109,14 +111,14 @@ class RenderCache:
     """Rendered entries that survive between publishes in one process (the daemon builds a new Publisher
     each time). Only the stories the last publish used are kept, so it never outgrows the feeds."""
 
-    entries: dict[Hashable, RenderedEntry] = field(default_factory=dict)
-    _used: set[Hashable] = field(default_factory=set)
+    entries: dict[str, RenderedEntry] = field(default_factory=dict)
+    _used: set[str] = field(default_factory=set)
 
-    def keep(self, keys: Iterable[Hashable]) -> None:
+    def keep(self, keys: Iterable[str]) -> None:
         """Entries of a topic that was not rendered this time, still wanted when it next changes."""
         self._used.update(keys)
 
-    def entry(self, key: Hashable, render: Callable[[], RenderedEntry]) -> RenderedEntry:
+    def entry(self, key: str, render: Callable[[], RenderedEntry]) -> RenderedEntry:
         self._used.add(key)
         found = self.entries.get(key)
         if found is None:
@@ -130,6 +132,10 @@ class RenderCache:
 
 
 _CACHE = RenderCache()
+# Every field of a story and its articles, as plain tuples (whose repr is fast, unlike a dataclass's); new
+# model fields join automatically.
+_story_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Story) if f.name != "articles"))
+_article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article)))
 # The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
 _RENDERER = hashlib.blake2b(
     Path(__file__).read_bytes() + Path(sanitise_html.__code__.co_filename).read_bytes()
@@ -143,6 +149,7 @@ class Publisher:
         self.base_url = config.base_url
         self.hub = config.server.websub_hub
         self.cache = _CACHE if cache is None else cache
+        self._keys: dict[int, tuple[Story, str]] = {}
 
     def feed_url(self, slug: str, fmt: str = "atom") -> str:
         return f"{self.base_url}/topics/{slug}.{fmt}"
@@ -202,8 +209,19 @@ class Publisher:
         """A story in every format, from the cache when nothing it shows has changed."""
         return self.cache.entry(self._entry_key(story), lambda: self._render_entry(story))
 
-    def _entry_key(self, story: Story) -> Hashable:
-        return (story, tuple(self.outlet(source) for source in story.outlets), self.base_url)
+    def _entry_key(self, story: Story) -> str:
+        """A digest of everything the story's entry is made from. Remembered per Story object for this
+        Publisher (the object is kept, so its id cannot be reused): one publish asks for it several times."""
+        known = self._keys.get(id(story))
+        if known is not None and known[0] is story:
+            return known[1]
+        digest = hashlib.blake2b(digest_size=16)
+        fields = (_story_fields(story), [_article_fields(a) for a in story.articles])
+        digest.update(repr((fields, [self.outlet(name) for name in story.outlets], self.base_url)).encode(
+            "utf-8", "surrogatepass"))
+        key = digest.hexdigest()
+        self._keys[id(story)] = (story, key)
+        return key
 
     def _subtitle(self, topic: TopicConfig) -> str:
         return f"{topic.title}: deduplicated news from {self.config.title}"
@@ -402,11 +420,9 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
     def _digest(self, feed: TopicFeed) -> str:
         """Everything a topic's files are made from, hashed: equal digests mean equal bytes."""
         digest = hashlib.blake2b(digest_size=16)
-        outlets = sorted({name for s in feed.stories for name in s.outlets})
-        digest.update(repr((feed.topic, self.base_url, self.hub, self.config.title, _RENDERER,
-                            [(name, self.outlet(name)) for name in outlets])).encode())
+        digest.update(repr((feed.topic, self.base_url, self.hub, self.config.title, _RENDERER)).encode())
         for story in feed.stories:
-            digest.update(repr(story).encode("utf-8", "surrogatepass"))
+            digest.update(self._entry_key(story).encode())
         return digest.hexdigest()
 
     def _remove_stale(self, feeds: Sequence[TopicFeed]) -> None:
