@@ -22,9 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
 import httpx
@@ -433,11 +431,6 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
             if path.name not in wanted and path.suffix.lstrip(".") in FORMATS:
                 path.unlink(missing_ok=True)
 
-    # -- WebSub ------------------------------------------------------------------------------
-
-    def hub_topics(self, slugs: Sequence[str]) -> list[str]:
-        return hub_topics(self.base_url, slugs)
-
 
 def hub_topics(base_url: str, slugs: Sequence[str]) -> list[str]:
     """The feed URLs to announce to the WebSub hub for these changed topics."""
@@ -656,11 +649,3 @@ def _utc(moment: datetime) -> datetime:
 
 def _rfc3339(moment: datetime) -> str:
     return _utc(moment).isoformat().replace("+00:00", "Z")
-
-
-def http_date(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC), usegmt=True)
-
-
-def host_of(url: str) -> str:
-    return urlsplit(url).hostname or "localhost"

@@ -25,7 +25,17 @@ from lxml import etree, html
 from feeder.config import Config, ServerConfig, TopicConfig
 from feeder.dedup import Deduplicator
 from feeder.model import Article, Story
-from feeder.publish import ICON_SVG, AtomicBatch, Publisher, RenderCache, SourceInfo, TopicFeed, entry_id, ping_hub
+from feeder.publish import (
+    ICON_SVG,
+    AtomicBatch,
+    Publisher,
+    RenderCache,
+    SourceInfo,
+    TopicFeed,
+    entry_id,
+    hub_topics,
+    ping_hub,
+)
 from feeder.store import Store
 from tests.conftest import shared_path
 
@@ -464,10 +474,10 @@ def test_changed_topics_are_pinged_to_the_hub(tmp_path: Path, hub: Hub) -> None:
     changed = pub.write_all([rich_feed()])
     for fmt in ("atom", "rss"):  # and JSON Feed's "hubs", checked with the JSON Feed
         assert f'href="{hub.url}" rel="hub"' in (pub.config.public_dir / "topics" / f"world.{fmt}").read_text()
-    assert asyncio.run(ping_hub(hub.url, pub.hub_topics(changed))) == []
+    assert asyncio.run(ping_hub(hub.url, hub_topics(BASE, changed))) == []
     assert hub.pings == [{"hub.mode": ["publish"], "hub.url": [f"{BASE}/topics/world.{fmt}"]}
                          for fmt in ("atom", "rss", "json")]
-    assert asyncio.run(ping_hub(hub.url, pub.hub_topics(pub.write_all([rich_feed()])))) == []
+    assert asyncio.run(ping_hub(hub.url, hub_topics(BASE, pub.write_all([rich_feed()])))) == []
     assert len(hub.pings) == 3  # nothing changed, nothing pinged
 
 
