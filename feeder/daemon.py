@@ -21,7 +21,7 @@ from feeder.config import Config, ConfigError, SourceConfig, load_config
 from feeder.fetch import Fetcher
 from feeder.ingest import Pipeline, RefreshOutcome
 from feeder.metrics import Metrics
-from feeder.publish import remove_temporary_files
+from feeder.publish import hub_topics, ping_hub, remove_temporary_files
 from feeder.server import create_app
 from feeder.status import source_status
 from feeder.store import Store
@@ -66,6 +66,7 @@ class Daemon:
         self.last_progress = time.monotonic()
         self.server: _Server | None = None
         self.metrics = Metrics()
+        self.pings: set[asyncio.Task[list[str]]] = set()  # WebSub pings in flight (kept from the GC)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -180,10 +181,20 @@ class Daemon:
             self.dirty = False
             started = time.monotonic()
             try:
-                await self.pipeline.publish_async()
+                changed = await self.pipeline.publish_async()
                 self.metrics.publish_seconds.observe(time.monotonic() - started)
             except Exception:
                 log.exception("publishing failed; will retry at the next change")
+            else:
+                self.announce(changed)
+
+    def announce(self, changed: list[str]) -> None:
+        """WebSub: tell the hub which feeds changed, in the background so a slow hub never delays publishing."""
+        hub = self.config.server.websub_hub
+        if hub and changed:
+            task = asyncio.create_task(ping_hub(hub, hub_topics(self.config.base_url, changed)))
+            self.pings.add(task)
+            task.add_done_callback(self.pings.discard)
 
     async def prune(self) -> None:
         assert self.config.keep is not None

@@ -166,7 +166,7 @@ class Pipeline:
         for source in self.config.sources:
             state = states.get(source.name)
             title = source.title or (state.title if state else "") or source.name
-            infos[source.name] = SourceInfo(title, (state.link if state else "") or source.url)
+            infos[source.name] = SourceInfo(title, (state.link if state else "") or source.url, source.url)
         return Publisher(self.config, infos)
 
     def publish(self) -> list[str]:

@@ -2,33 +2,56 @@
 
 Output is a pure function of the stories: regenerating an unchanged topic gives the same bytes, so
 ETags stay put and only topics that changed are rewritten.
+
+feedgen (0.9.0: 1.0.0 drops rel/type/title from entry links) renders every entry once; a feed document
+is feedgen's header for the topic with the cached entries spliced in. A story that sits in several
+topics, or in the same topic publish after publish, is rendered once while it stays unchanged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
+import logging
+import operator
 import os
 import tempfile
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 from xml.sax.saxutils import quoteattr
 
+import httpx
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
+from feedgen.version import version_str as feedgen_version
+from lxml import etree
 
 from feeder import __version__
 from feeder.config import Config, TopicConfig
 from feeder.model import Article, Story
+from feeder.normalise import sanitise_html, strip_xml_forbidden
 
+log = logging.getLogger("feeder.publish")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR_URI = "https://github.com/feeder/feeder"
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
+HUB_FORMATS = ("atom", "rss", "json")  # the formats that advertise the WebSub hub, so the ones pinged
+RSS_NAMESPACES = {"atom": "http://www.w3.org/2005/Atom", "content": "http://purl.org/rss/1.0/modules/content/"}
+ICON_NAME = "icon.svg"
+MEMO_NAME = "publish-memo.json"  # in state_dir, beside (not inside) what is served
+# A square icon (RFC 4287 4.2.5 wants 1:1) drawn in text, so the project ships no binary file.
+ICON_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64">'
+    b'<rect width="64" height="64" rx="12" fill="#d35400"/>'
+    b'<circle cx="18" cy="46" r="6" fill="#fff"/>'
+    b'<path d="M12 28a24 24 0 0 1 24 24h-8a16 16 0 0 0-16-16z M12 12a40 40 0 0 1 40 40h-8'
+    b'a32 32 0 0 0-32-32z" fill="#fff"/></svg>\n'
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +59,8 @@ class SourceInfo:
     """How an outlet is named and linked in published feeds."""
 
     title: str
-    link: str = ""
+    link: str = ""  # the outlet's web site
+    feed_url: str = ""  # where feeder fetches it: the source feed's own address
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +72,92 @@ class TopicFeed:
 
     @property
     def updated(self) -> datetime:
-        return max((s.updated for s in self.stories), default=EPOCH)
+        return max((_entry_updated(s) for s in self.stories), default=EPOCH)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedEntry:
+    """One story in every format, serialised once: Atom and RSS fragments, a JSON Feed item."""
+
+    atom: bytes
+    rss: bytes
+    json: str
+
+
+@dataclass(frozen=True, slots=True)
+class _EntryView:
+    """One story as its entry shows it, in any format: plain-text fields, sanitised HTML, UTC dates."""
+
+    id: str
+    title: str
+    url: str  # the canonical article; "" when it has none
+    author: str
+    published: datetime
+    updated: datetime
+    related: tuple[tuple[str, str], ...]  # (url, outlet name), one per other outlet
+    categories: tuple[str, ...]
+    summary: str  # may be ""
+    content: str  # never ""
+    outlet_name: str
+    outlet_page: str
+    outlet_feed: str  # may be ""
+    source_updated: datetime
+
+
+@dataclass
+class RenderCache:
+    """Rendered entries that survive between publishes in one process (the daemon builds a new Publisher
+    each time). Only the stories the last publish used are kept, so it never outgrows the feeds."""
+
+    entries: dict[str, RenderedEntry] = field(default_factory=dict)
+    _used: set[str] = field(default_factory=set)
+
+    def keep(self, keys: Iterable[str]) -> None:
+        """Entries of a topic that was not rendered this time, still wanted when it next changes."""
+        self._used.update(keys)
+
+    def entry(self, key: str, render: Callable[[], RenderedEntry]) -> RenderedEntry:
+        self._used.add(key)
+        found = self.entries.get(key)
+        if found is None:
+            found = self.entries[key] = render()
+        return found
+
+    def sweep(self) -> None:
+        """Forget entries no feed used since the last sweep."""
+        self.entries = {key: value for key, value in self.entries.items() if key in self._used}
+        self._used = set()
+
+
+_CACHE = RenderCache()
+# Every field of a story and its articles, as plain tuples (whose repr is fast, unlike a dataclass's); new
+# model fields join automatically.
+_story_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Story) if f.name != "articles"))
+_article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article)))
+# The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
+_RENDERER = hashlib.blake2b(
+    Path(__file__).read_bytes() + Path(sanitise_html.__code__.co_filename).read_bytes()
+    + feedgen_version.encode(), digest_size=8).hexdigest()
 
 
 class Publisher:
-    def __init__(self, config: Config, sources: Mapping[str, SourceInfo]) -> None:
+    def __init__(self, config: Config, sources: Mapping[str, SourceInfo], cache: RenderCache | None = None) -> None:
         self.config = config
         self.sources = sources
         self.base_url = config.base_url
+        self.hub = config.server.websub_hub
+        self.cache = _CACHE if cache is None else cache
+        self._keys: dict[int, tuple[Story, str]] = {}
 
     def feed_url(self, slug: str, fmt: str = "atom") -> str:
         return f"{self.base_url}/topics/{slug}.{fmt}"
+
+    def topic_page(self, slug: str) -> str:
+        return f"{self.base_url}/#{slug}"
+
+    @property
+    def icon_url(self) -> str:
+        return f"{self.base_url}/{ICON_NAME}"
 
     def outlet(self, source: str) -> SourceInfo:
         return self.sources.get(source) or SourceInfo(source)
@@ -66,120 +165,199 @@ class Publisher:
     # -- rendering ---------------------------------------------------------------------------
 
     def atom(self, feed: TopicFeed) -> bytes:
-        generator = self._generator(feed)
-        for story in feed.stories:
-            self._atom_entry(generator, story)
-        return bytes(generator.atom_str(pretty=True))
+        head, tail = _split_once(bytes(self._generator(feed, "atom").atom_str(pretty=True)), b"</feed>")
+        return head + b"".join(self.rendered(s).atom for s in feed.stories) + b"</feed>" + tail
 
     def rss(self, feed: TopicFeed) -> bytes:
-        generator = self._generator(feed)
-        for story in feed.stories:
-            entry = self._atom_entry(generator, story)
-            entry.guid(_entry_id(story), permalink=False)
-        return bytes(generator.rss_str(pretty=True))
+        head, tail = _split_once(self._rss_header(feed), b"  </channel>")
+        return head + b"".join(self.rendered(s).rss for s in feed.stories) + b"  </channel>" + tail
+
+    def _rss_header(self, feed: TopicFeed) -> bytes:
+        header = bytes(self._generator(feed, "rss").rss_str(pretty=True))
+        if not self.hub:
+            return header
+        # feedgen writes only the self atom:link into RSS; WebSub subscribers look for the hub beside it.
+        root = etree.fromstring(header, etree.XMLParser(remove_blank_text=True))
+        self_link = root.find(f"channel/{{{RSS_NAMESPACES['atom']}}}link[@rel='self']")
+        assert self_link is not None, "feedgen wrote no self link"
+        self_link.addnext(etree.Element(f"{{{RSS_NAMESPACES['atom']}}}link", href=self.hub, rel="hub"))
+        with_hub: bytes = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
+        return with_hub
 
     def json_feed(self, feed: TopicFeed) -> bytes:
-        document = {
+        topic = feed.topic
+        document: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
-            "title": feed.topic.title,
-            "home_page_url": f"{self.base_url}/",
-            "feed_url": self.feed_url(feed.topic.slug, "json"),
-            "authors": [{"name": self.config.title}],
-            "items": [self._json_item(story) for story in feed.stories],
+            "title": topic.title,
+            "home_page_url": self.topic_page(topic.slug),
+            "feed_url": self.feed_url(topic.slug, "json"),
+            "description": self._subtitle(topic),
+            "icon": self.icon_url,
+            "favicon": self.icon_url,
+            "authors": [{"name": self.config.title, "url": f"{self.base_url}/"}],
+            "language": "en",
         }
-        return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode()
+        if self.hub:
+            document["hubs"] = [{"type": "WebSub", "url": self.hub}]
+        head = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+        items = ",\n".join(self.rendered(s).json for s in feed.stories)
+        return f'{head[:-1]},"items":[\n{items}\n]}}\n'.encode()
 
-    def _generator(self, feed: TopicFeed) -> FeedGenerator:
+    def rendered(self, story: Story) -> RenderedEntry:
+        """A story in every format, from the cache when nothing it shows has changed."""
+        return self.cache.entry(self._entry_key(story), lambda: self._render_entry(story))
+
+    def _entry_key(self, story: Story) -> str:
+        """A digest of everything the story's entry is made from. Remembered per Story object for this
+        Publisher (the object is kept, so its id cannot be reused): one publish asks for it several times."""
+        known = self._keys.get(id(story))
+        if known is not None and known[0] is story:
+            return known[1]
+        digest = hashlib.blake2b(digest_size=16)
+        fields = (_story_fields(story), [_article_fields(a) for a in story.articles])
+        digest.update(repr((fields, [self.outlet(name) for name in story.outlets], self.base_url)).encode(
+            "utf-8", "surrogatepass"))
+        key = digest.hexdigest()
+        self._keys[id(story)] = (story, key)
+        return key
+
+    def _subtitle(self, topic: TopicConfig) -> str:
+        return f"{topic.title}: deduplicated news from {self.config.title}"
+
+    def _generator(self, feed: TopicFeed, fmt: str) -> FeedGenerator:
+        """The feed-level part of the Atom or RSS document (entries are spliced in after); the self link
+        must be the URL this very document is served at."""
         topic = feed.topic
         generator = FeedGenerator()
         generator.id(self.feed_url(topic.slug))
-        generator.title(topic.title)
-        generator.subtitle(f"{topic.title}: deduplicated news from {self.config.title}")
-        generator.author({"name": self.config.title})
-        generator.link(href=f"{self.base_url}/", rel="alternate", type="text/html")
-        generator.link(href=self.feed_url(topic.slug), rel="self", type="application/atom+xml")
-        if self.config.server.websub_hub:
-            generator.link(href=self.config.server.websub_hub, rel="hub")
+        generator.title(_text(topic.title))
+        generator.subtitle(_text(self._subtitle(topic)))
+        generator.author({"name": _text(self.config.title), "uri": f"{self.base_url}/"})
+        if self.hub:
+            generator.link(href=self.hub, rel="hub")
+        generator.link(href=self.feed_url(topic.slug, fmt), rel="self", type=FORMATS[fmt])
+        # Last: feedgen takes the RSS channel <link> from the last link it was given.
+        generator.link(href=self.topic_page(topic.slug), rel="alternate", type="text/html")
+        generator.icon(self.icon_url)
         generator.generator("feeder", __version__, GENERATOR_URI)
         generator.language("en")
         generator.updated(feed.updated)
-        generator.description(topic.title)
         return generator
 
-    def _atom_entry(self, generator: FeedGenerator, story: Story) -> Any:
+    def _render_entry(self, story: Story) -> RenderedEntry:
+        view = self._view(story)
+        entry = self._feed_entry(view)
+        return RenderedEntry(
+            atom=_fragment(_complete_source(entry.atom_entry(), view), level=1),
+            rss=_rss_fragment(entry.rss_entry()),
+            json=json.dumps(self._json_item(view), ensure_ascii=False, separators=(",", ":")),
+        )
+
+    def _view(self, story: Story) -> _EntryView:
+        """Everything one entry shows, worked out once for all three formats.
+
+        Summary and content are sanitised again here: the store may hold rows from an older sanitiser, and
+        readers must never get script or a relative URL (resolved against the article, else the outlet)."""
         article = story.article
-        entry = generator.add_entry(order="append")
-        entry.id(_entry_id(story))
-        entry.title(article.title)
-        entry.updated(story.updated)
-        entry.published(story.first_published)
-        if article.url:
-            entry.link(href=article.url, rel="alternate", type="text/html")
-        for other in _other_outlets(story):
-            entry.link(href=other.url, rel="related", type="text/html", title=self.outlet(other.source).title)
         outlet = self.outlet(article.source)
-        entry.author({"name": article.author or outlet.title})
-        if article.summary:
-            entry.summary(article.summary, type="html")
-        entry.content(article.content or article.summary or html.escape(article.title), type="html")
-        for category in article.categories:
+        outlet_name = _text(outlet.title) or article.source  # a blank name is an invalid link title
+        base = article.url or outlet.link
+        summary = sanitise_html(article.summary, base)
+        title = _text(article.title) or outlet_name
+        return _EntryView(
+            id=entry_id(story),
+            title=title,
+            url=article.url,
+            author=_text(article.author) or outlet_name,
+            published=_utc(story.first_published),
+            updated=_entry_updated(story),
+            related=tuple((other.url, _text(self.outlet(other.source).title) or other.source)
+                          for other in _other_outlets(story)),
+            categories=_categories(article),
+            summary=summary,
+            content=sanitise_html(article.content, base) or summary or html.escape(title),
+            outlet_name=outlet_name,
+            outlet_page=outlet.link or article.url or f"{self.base_url}/",
+            outlet_feed=outlet.feed_url,
+            source_updated=_utc(article.updated),
+        )
+
+    @staticmethod
+    def _feed_entry(view: _EntryView) -> FeedEntry:
+        entry = FeedEntry()
+        entry.id(view.id)
+        entry.guid(view.id, permalink=False)
+        entry.title(view.title)
+        entry.updated(view.updated)
+        entry.published(view.published)
+        if view.url:
+            entry.link(href=view.url, rel="alternate", type="text/html")
+        for url, outlet_name in view.related:
+            entry.link(href=url, rel="related", type="text/html", title=outlet_name)
+        entry.author({"name": view.author})
+        if view.summary:
+            entry.summary(view.summary, type="html")
+        entry.content(view.content, type="html")
+        for category in view.categories:
             entry.category(term=category)
-        entry.source(url=outlet.link or article.url or self.base_url, title=outlet.title)
+        # RSS <source url> names the source's feed; the Atom source is completed by _complete_source.
+        entry.source(url=view.outlet_feed or view.outlet_page, title=view.outlet_name)
         return entry
 
-    def _json_item(self, story: Story) -> dict[str, object]:
-        article = story.article
+    @staticmethod
+    def _json_item(view: _EntryView) -> dict[str, object]:
         item: dict[str, object] = {
-            "id": _entry_id(story),
-            "title": article.title,
-            "content_html": article.content or article.summary or html.escape(article.title),
-            "date_published": _rfc3339(story.first_published),
-            "date_modified": _rfc3339(story.updated),
-            "authors": [{"name": article.author or self.outlet(article.source).title}],
+            "id": view.id,
+            "title": view.title,
+            "content_html": view.content,
+            "date_published": _rfc3339(view.published),
+            "date_modified": _rfc3339(view.updated),
+            "authors": [{"name": view.author}],
         }
-        if article.url:
-            item["url"] = article.url
-        if article.summary:
-            item["summary"] = article.summary
-        if article.categories:
-            item["tags"] = list(article.categories)
-        others = _other_outlets(story)
-        if others:
-            item["_feeder"] = {"also_reported_by": [
-                {"name": self.outlet(o.source).title, "url": o.url} for o in others]}
+        if view.url:
+            item["url"] = view.url
+        if view.summary:
+            item["summary"] = view.summary
+        if view.categories:
+            item["tags"] = list(view.categories)
+        if view.related:
+            item["_feeder"] = {"also_reported_by": [{"name": name, "url": url} for url, name in view.related]}
         return item
 
     def opml(self, topics: Sequence[TopicConfig]) -> bytes:
         outlines = "\n".join(
-            f'    <outline type="rss" text={quoteattr(t.title)} title={quoteattr(t.title)} '
-            f'xmlUrl={quoteattr(self.feed_url(t.slug))} htmlUrl={quoteattr(self.base_url + "/")}/>'
+            f'    <outline type="rss" text={quoteattr(_text(t.title))} '
+            f"title={quoteattr(_text(t.title))} xmlUrl={quoteattr(self.feed_url(t.slug))} "
+            f"htmlUrl={quoteattr(self.topic_page(t.slug))}/>"
             for t in topics
         )
         return (
             '<?xml version="1.0" encoding="UTF-8"?>\n<opml version="2.0">\n  <head>\n'
-            f"    <title>{html.escape(self.config.title)} topics</title>\n  </head>\n  <body>\n"
+            f"    <title>{html.escape(_text(self.config.title))} topics</title>\n  </head>\n  <body>\n"
             f"{outlines}\n  </body>\n</opml>\n"
         ).encode()
 
     def index_html(self, feeds: Sequence[TopicFeed]) -> bytes:
         title = html.escape(self.config.title)
         links = "\n".join(
-            f'<link rel="alternate" type="application/atom+xml" title="{html.escape(f.topic.title)}" '
-            f'href="{html.escape(self.feed_url(f.topic.slug))}">'
-            for f in feeds
+            f'<link rel="alternate" type="{media}" title="{html.escape(f.topic.title)} ({fmt.upper()})" '
+            f'href="{html.escape(self.feed_url(f.topic.slug, fmt))}">'
+            for f in feeds for fmt, media in FORMATS.items()
         )
-        sections = "\n".join(self._index_section(f) for f in feeds)
+        sections = "\n".join(self._index_section(f) for f in feeds) or '<p class="meta">No topics configured.</p>'
         return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
 <title>{title}</title>
+<link rel="icon" href="/{ICON_NAME}" type="image/svg+xml">
 {links}
 <style>
-body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:1rem;color:#222}}
-h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.6rem;font-size:.9rem}} li{{margin:.3rem 0}}
-.meta{{color:#666;font-size:.85rem}}
+body{{font:16px/1.5 system-ui,sans-serif;max-width:46rem;margin:0 auto;padding:1rem;overflow-wrap:break-word}}
+h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{margin:.4rem 0}}
+.meta{{opacity:.7;font-size:.85rem}} ul{{padding-left:1.2rem}}
 </style>
 </head>
 <body>
@@ -191,37 +369,59 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.6rem;font-size:.9rem}} li{{mar
 """.encode()
 
     def _index_section(self, feed: TopicFeed) -> str:
-        slug = feed.topic.slug
-        items = "\n".join(
-            f'<li><a href="{html.escape(s.article.url or "#")}">{html.escape(s.article.title)}</a> '
-            f'<span class="meta">{html.escape(self.outlet(s.article.source).title)}'
-            f'{f" +{len(s.outlets) - 1} more" if len(s.outlets) > 1 else ""}</span></li>'
-            for s in feed.stories[:10]
-        ) or "<li class=\"meta\">No stories yet.</li>"
-        return (
-            f'<section id="{slug}"><h2>{html.escape(feed.topic.title)}</h2>\n<p class="feeds">'
-            + " ".join(f'<a href="/topics/{slug}.{fmt}">{fmt.upper()}</a>' for fmt in FORMATS)
-            + f"</p>\n<ul>\n{items}\n</ul></section>"
-        )
+        slug = html.escape(feed.topic.slug)
+        items = "\n".join(self._index_item(s) for s in feed.stories[:10]) or '<li class="meta">No stories yet.</li>'
+        feed_links = " ".join(f'<a href="/topics/{slug}.{fmt}" type="{media}">{fmt.upper()}</a>'
+                              for fmt, media in FORMATS.items())
+        return (f'<section id="{slug}">\n<h2>{html.escape(feed.topic.title)}</h2>\n'
+                f'<p class="feeds">{feed_links}</p>\n<ul>\n{items}\n</ul>\n</section>')
+
+    def _index_item(self, story: Story) -> str:
+        article = story.article
+        headline = html.escape(_text(article.title))
+        if article.url:
+            headline = f'<a href="{html.escape(article.url)}">{headline}</a>'
+        more = f" +{len(story.outlets) - 1} more" if len(story.outlets) > 1 else ""
+        when = _utc(story.first_published)
+        return (f'<li>{headline} <span class="meta">{html.escape(self.outlet(article.source).title)}{more}, '
+                f'<time datetime="{_rfc3339(when)}">{when:%d %b %H:%M} UTC</time></span></li>')
 
     # -- writing -----------------------------------------------------------------------------
 
-    def write_topic(self, feed: TopicFeed) -> bool:
-        """Render and write one topic in every format; True when any file changed."""
-        renders = {"atom": self.atom, "rss": self.rss, "json": self.json_feed}
-        changed = False
-        for fmt, render in renders.items():
-            changed |= write_atomically(self.config.public_dir / "topics" / f"{feed.topic.slug}.{fmt}",
-                                        render(feed))
+    def write_all(self, feeds: Sequence[TopicFeed]) -> list[str]:
+        """Write every topic plus the OPML, index and icon; returns the slugs whose feeds changed."""
+        memo = TopicMemo.load(self.config.state_dir / MEMO_NAME)
+        digests = {f.topic.slug: self._digest(f) for f in feeds}
+        with AtomicBatch() as batch:
+            changed = [f.topic.slug for f in feeds if self._write_topic(f, digests[f.topic.slug], memo, batch)]
+            batch.write(self.config.public_dir / "topics.opml", self.opml([f.topic for f in feeds]))
+            batch.write(self.config.public_dir / "index.html", self.index_html(feeds))
+            batch.write(self.config.public_dir / ICON_NAME, ICON_SVG)
+        memo.topics = {slug: [digest, _stamps(self._paths(slug))] for slug, digest in digests.items()}
+        memo.save()
+        self._remove_stale(feeds)
+        self.cache.sweep()
         return changed
 
-    def write_all(self, feeds: Sequence[TopicFeed]) -> list[str]:
-        """Write every topic plus the OPML and index; returns the slugs whose feeds changed."""
-        changed = [f.topic.slug for f in feeds if self.write_topic(f)]
-        write_atomically(self.config.public_dir / "topics.opml", self.opml([f.topic for f in feeds]))
-        write_atomically(self.config.public_dir / "index.html", self.index_html(feeds))
-        self._remove_stale(feeds)
-        return changed
+    def _paths(self, slug: str) -> list[Path]:
+        return [self.config.public_dir / "topics" / f"{slug}.{fmt}" for fmt in FORMATS]
+
+    def _write_topic(self, feed: TopicFeed, digest: str, memo: TopicMemo, batch: AtomicBatch) -> bool:
+        """Render one topic in every format into the batch; True when any file changed."""
+        if memo.current(feed.topic.slug, digest, self._paths(feed.topic.slug)):
+            # Same input, files untouched since: rendering would give the same bytes again.
+            self.cache.keep(self._entry_key(s) for s in feed.stories)
+            return False
+        renders = (self.atom(feed), self.rss(feed), self.json_feed(feed))
+        return any([batch.write(path, data) for path, data in zip(self._paths(feed.topic.slug), renders, strict=True)])
+
+    def _digest(self, feed: TopicFeed) -> str:
+        """Everything a topic's files are made from, hashed: equal digests mean equal bytes."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(repr((feed.topic, self.base_url, self.hub, self.config.title, _RENDERER)).encode())
+        for story in feed.stories:
+            digest.update(self._entry_key(story).encode())
+        return digest.hexdigest()
 
     def _remove_stale(self, feeds: Sequence[TopicFeed]) -> None:
         """A topic removed from the config stops being published."""
@@ -232,36 +432,138 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.6rem;font-size:.9rem}} li{{mar
                 path.unlink(missing_ok=True)
 
 
-def write_atomically(path: Path, data: bytes) -> bool:
-    """Replace ``path`` with ``data`` so that a reader sees the old file or the new one, never half of
-    one, even across a crash. Returns False (and writes nothing) when the content is unchanged."""
+def hub_topics(base_url: str, slugs: Sequence[str]) -> list[str]:
+    """The feed URLs to announce to the WebSub hub for these changed topics."""
+    return [f"{base_url}/topics/{slug}.{fmt}" for slug in slugs for fmt in HUB_FORMATS]
+
+
+async def ping_hub(hub: str, feed_urls: Sequence[str], client: httpx.AsyncClient | None = None,
+                   timeout: float = 10.0) -> list[str]:
+    """Tell a WebSub hub these feeds changed (``hub.mode=publish``, one POST per feed URL, as most hubs
+    accept). Returns the URLs whose ping failed; a hub that is down is logged, never raised: the next
+    change pings again and subscribers still poll."""
+    if not hub or not feed_urls:
+        return []
+    own = client is None
+    http = client or httpx.AsyncClient(timeout=timeout)
+    failed = []
     try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
+        for url in feed_urls:
+            try:
+                response = await http.post(hub, data={"hub.mode": "publish", "hub.url": url})
+                if response.status_code >= 300:
+                    raise httpx.HTTPStatusError(f"hub answered {response.status_code}", request=response.request,
+                                                response=response)
+            except httpx.HTTPError as exc:
+                log.warning("websub ping to %s for %s failed: %s", hub, url, exc)
+                failed.append(url)
+    finally:
+        if own:
+            await http.aclose()
+    return failed
+
+
+class AtomicBatch:
+    """Files replaced together so that a reader sees each one old or new, never half of one, even across
+    a crash: every new file's bytes reach the disk before any is renamed into place. One sync(2) for the
+    batch costs what a single fsync does (measured here: 100 files, 0.35 s of fsyncs against 0.02 s)."""
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Path, Path]] = []  # (temporary file, destination)
+
+    def write(self, path: Path, data: bytes) -> bool:
+        """Stage ``data`` for ``path``; False (nothing staged) when the file already holds exactly that."""
+        try:
+            if path.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        self._pending.append((Path(temp), path))
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
         os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
+        return True
+
+    def commit(self) -> None:
+        if not self._pending:
+            return
+        if len(self._pending) == 1:
+            _fsync(self._pending[0][0])
+        else:
+            os.sync()
+        for temp, path in self._pending:
+            os.replace(temp, path)
+        for folder in {path.parent for _, path in self._pending}:
+            _fsync(folder)  # the renames themselves
+        self._pending = []
+
+    def discard(self) -> None:
+        for temp, _ in self._pending:
+            temp.unlink(missing_ok=True)
+        self._pending = []
+
+    def __enter__(self) -> AtomicBatch:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.commit()
+        else:
+            self.discard()
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """Replace one file atomically and durably; False (and nothing written) when it is unchanged."""
+    with AtomicBatch() as batch:
+        return batch.write(path, data)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(fd)
     finally:
-        os.close(directory)
-    return True
+        os.close(fd)
 
 
-def _entry_id(story: Story) -> str:
-    return uuid.UUID(hex=story.uid[:32].ljust(32, "0")).urn
+@dataclass
+class TopicMemo:
+    """Per topic, the digest of the input that produced its files and their (mtime, size) after writing.
+    Kept in state_dir, so neither a later publish nor a restart renders a topic whose files are current."""
+
+    path: Path
+    topics: dict[str, list[object]] = field(default_factory=dict)  # slug: [digest, [[mtime_ns, size], ...]]
+
+    @classmethod
+    def load(cls, path: Path) -> TopicMemo:
+        try:
+            topics = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # missing or damaged: everything is rendered, nothing is lost
+            return cls(path)
+        return cls(path, topics if isinstance(topics, dict) else {})
+
+    def current(self, slug: str, digest: str, paths: Sequence[Path]) -> bool:
+        return self.topics.get(slug) == [digest, _stamps(paths)]
+
+    def save(self) -> None:
+        write_atomically(self.path, json.dumps(self.topics, sort_keys=True).encode())
+
+
+def entry_id(story: Story) -> str:
+    """A story's Atom id, forever: derived from its uid (a hash of its first article's source and guid),
+    never from anything that can change (URL, title, canonical article)."""
+    try:
+        return uuid.UUID(hex=story.uid[:32].ljust(32, "0")).urn
+    except ValueError:  # a uid that is not hex still needs a stable, valid IRI
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"feeder:story:{story.uid}").urn
+
+
+def _entry_updated(story: Story) -> datetime:
+    """The store moves ``updated`` only when the canonical article's content changes (a new outlet does
+    not); never before ``published``, which validators and readers find odd."""
+    return max(_utc(story.updated), _utc(story.first_published))
 
 
 def _other_outlets(story: Story) -> list[Article]:
@@ -277,20 +579,80 @@ def _other_outlets(story: Story) -> list[Article]:
     return others
 
 
+def _categories(article: Article) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(c for c in (_text(c) for c in article.categories) if c))
+
+
+def _text(value: str) -> str:
+    """Plain text XML 1.0 can carry (feedgen raises on control characters)."""
+    return " ".join(strip_xml_forbidden(value).split())
+
+
+def _fragment(element: etree._Element, level: int) -> bytes:
+    """An entry element serialised at the indentation feedgen's pretty header uses around it."""
+    etree.indent(element, space="  ", level=level)
+    element.tail = None
+    serialised: bytes = etree.tostring(element, encoding="UTF-8", xml_declaration=False)
+    return b"  " * level + serialised + b"\n"
+
+
+def _complete_source(entry: etree._Element, view: _EntryView) -> etree._Element:
+    """feedgen writes atom:source with a title and a link only; RFC 4287 4.2.11 asks for the source feed's
+    id and updated too (the W3C validator warns without them)."""
+    source = entry.find("source")
+    link = source.find("link") if source is not None else None
+    assert source is not None and link is not None, "feedgen wrote no atom:source link"
+    link.attrib.update({"href": view.outlet_page, "rel": "alternate", "type": "text/html"})
+    etree.SubElement(source, "id").text = view.outlet_feed or view.outlet_page
+    if view.outlet_feed:
+        etree.SubElement(source, "link", href=view.outlet_feed, rel="self")
+    # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
+    etree.SubElement(source, "updated").text = view.source_updated.isoformat()
+    return entry
+
+
+def _rss_fragment(item: etree._Element) -> bytes:
+    """An RSS item whose ``content:encoded`` uses the prefix the channel declares (not ``ns0``)."""
+    channel = etree.Element("channel", nsmap=RSS_NAMESPACES)
+    channel.append(item)  # lxml reuses the parent's declarations for the moved element
+    data = _fragment(item, level=2)
+    # Serialised alone, the item re-declares the channel's namespaces: drop that (the item itself has no
+    # attributes, so its start tag ends at the first ">").
+    start = data.index(b"<item")
+    return data[:start] + b"<item>" + data[data.index(b">", start) + 1:]
+
+
+def _split_once(document: bytes, marker: bytes) -> tuple[bytes, bytes]:
+    head, found, tail = document.rpartition(marker)
+    if not found:
+        raise ValueError(f"feedgen output has no {marker!r}")
+    return head, tail
+
+
+def _stamps(paths: Iterable[Path]) -> list[list[int]]:
+    """[mtime, size] of each file (JSON-friendly), or [] when one is missing."""
+    stamps = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return []
+        stamps.append([stat.st_mtime_ns, stat.st_size])
+    return stamps
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:  # the store promises UTC; a naive value is UTC that lost its label
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
 def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def http_date(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC), usegmt=True)
-
-
-def host_of(url: str) -> str:
-    return urlsplit(url).hostname or "localhost"
+    return _utc(moment).isoformat().replace("+00:00", "Z")
 
 
 def remove_temporary_files(folder: Path) -> int:
-    """Delete what a write_atomically killed mid-write left behind (the published files are whole)."""
+    """Delete what a write killed mid-way left behind (the published files themselves are whole)."""
     removed = 0
     for path in folder.rglob(".*.tmp") if folder.is_dir() else ():
         path.unlink(missing_ok=True)

@@ -22,7 +22,10 @@ CONTENT_TYPES = {
     ".json": "application/feed+json; charset=utf-8",
     ".opml": "text/x-opml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
+    ".svg": "image/svg+xml; charset=utf-8",
 }
+# The index is static HTML with inline CSS: forbid script outright, so a bug in escaping cannot run any.
+HTML_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'"
 _GZIP_MIN = 512
 
 
@@ -31,8 +34,14 @@ class _Cached:
     stamp: tuple[int, int]
     body: bytes
     gzipped: bytes
-    etag: str
+    etag: str  # of the identity bytes; the gzip representation gets its own (RFC 9110 8.8.3: strong
+    # validators differ per content coding), derived so a client holding either one gets a 304
     last_modified: datetime
+    last_modified_http: str  # formatted once, not per request
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
 
 
 class FileCache:
@@ -53,12 +62,14 @@ class FileCache:
         cached = self._files.get(relative)
         if cached is None or cached.stamp != stamp:
             body = path.read_bytes()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0)
             cached = _Cached(
                 stamp=stamp,
                 body=body,
                 gzipped=gzip.compress(body, compresslevel=6, mtime=0),
                 etag=f'"{hashlib.sha256(body).hexdigest()[:32]}"',
-                last_modified=datetime.fromtimestamp(stat.st_mtime, UTC).replace(microsecond=0),
+                last_modified=modified,
+                last_modified_http=format_datetime(modified, usegmt=True),
             )
             self._files[relative] = cached
         return cached
@@ -73,22 +84,25 @@ def create_app(public_dir: Path, max_age: timedelta, status: Callable[[], dict[s
         cached = files.get(relative)
         if cached is None:
             return PlainTextResponse("not found\n", status_code=404)
+        gzipped = len(cached.body) >= _GZIP_MIN and _accepts_gzip(request.headers.get("accept-encoding", ""))
+        suffix = os.path.splitext(relative)[1]
         headers = {
-            "ETag": cached.etag,
-            "Last-Modified": format_datetime(cached.last_modified, usegmt=True),
+            "ETag": cached.gzip_etag if gzipped else cached.etag,
+            "Last-Modified": cached.last_modified_http,
             "Cache-Control": cache_control,
             "Vary": "Accept-Encoding",
+            "X-Content-Type-Options": "nosniff",
         }
-        media_type = CONTENT_TYPES.get(os.path.splitext(relative)[1], "application/octet-stream")
+        if suffix == ".html":
+            headers["Content-Security-Policy"] = HTML_POLICY
         if _not_modified(request, cached):
             return Response(status_code=304, headers=headers)
-        body = cached.body
-        if len(body) >= _GZIP_MIN and "gzip" in request.headers.get("accept-encoding", "").lower():
-            body = cached.gzipped
+        body = cached.gzipped if gzipped else cached.body
+        if gzipped:
             headers["Content-Encoding"] = "gzip"
-        headers["Content-Type"] = media_type
+        headers["Content-Type"] = CONTENT_TYPES.get(suffix, "application/octet-stream")
+        headers["Content-Length"] = str(len(body))
         if request.method == "HEAD":
-            headers["Content-Length"] = str(len(body))
             return Response(status_code=200, headers=headers)
         return Response(body, headers=headers)
 
@@ -97,6 +111,9 @@ def create_app(public_dir: Path, max_age: timedelta, status: Callable[[], dict[s
 
     async def opml(request: Request) -> Response:
         return serve("topics.opml", request)
+
+    async def icon(request: Request) -> Response:
+        return serve("icon.svg", request)
 
     async def topic(request: Request) -> Response:
         slug, fmt = request.path_params["slug"], request.path_params["fmt"]
@@ -117,6 +134,7 @@ def create_app(public_dir: Path, max_age: timedelta, status: Callable[[], dict[s
     routes = [
         Route("/", index, methods=["GET", "HEAD"]),
         Route("/topics.opml", opml, methods=["GET", "HEAD"]),
+        Route("/icon.svg", icon, methods=["GET", "HEAD"]),
         Route("/topics/{slug}.{fmt}", topic, methods=["GET", "HEAD"]),
         Route("/status.json", status_json),
         Route("/healthz", healthz, methods=["GET", "HEAD"]),
@@ -130,7 +148,7 @@ def _not_modified(request: Request, cached: _Cached) -> bool:
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
-        return "*" in tags or cached.etag in tags
+        return "*" in tags or cached.etag in tags or cached.gzip_etag in tags
     since = request.headers.get("if-modified-since")
     if since:
         try:
@@ -140,6 +158,20 @@ def _not_modified(request: Request, cached: _Cached) -> bool:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
         return cached.last_modified <= moment
+    return False
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    """True when the client takes gzip (or ``*``) with a q-value above zero (RFC 9110 12.5.3)."""
+    for part in accept_encoding.lower().split(","):
+        coding, _, params = part.partition(";")
+        if coding.strip() not in ("gzip", "x-gzip", "*"):
+            continue
+        quality = params.strip().removeprefix("q=").strip() if params.strip().startswith("q=") else "1"
+        try:
+            return float(quality) > 0
+        except ValueError:
+            return False
     return False
 
 

@@ -22,6 +22,14 @@ SOURCES = 12
 ITEMS = 25
 KILLS = 20
 ATOM = "{http://www.w3.org/2005/Atom}"
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "bu", "da", "fe", "gi", "ho", "ju", "pe"]
+
+
+def _headline(owner: int, story: int) -> str:
+    """Six made-up words per story: distinct stories share no words, so no engine may merge them."""
+    rng = random.Random(owner * 10_000 + story)
+    words = ["".join(rng.choice(SYLLABLES) for _ in range(3)) for _ in range(6)]
+    return " ".join(words).capitalize() + (" city" if owner == 0 else "")
 
 
 def _items(source: int) -> list[dict[str, str]]:
@@ -31,7 +39,7 @@ def _items(source: int) -> list[dict[str, str]]:
         story = n if n % 3 else 1000 + n  # shared story ids
         owner = source if n % 3 else 0
         items.append({
-            "title": f"Report {story} from desk {owner}: council votes on budget item {story}",
+            "title": _headline(owner, story),
             "link": f"http://outlet{source}.example/{n}",
             "guid": f"s{source}-{n}",
             "pubDate": f"Thu, 26 Nov 2026 {n % 24:02d}:{source:02d}:00 GMT",
@@ -67,7 +75,7 @@ def _config(folder: Path, urls: list[str], port: int) -> Path:
         [[topic]]
         slug = "shared"
         title = "Shared"
-        query = "desk AND 0"
+        query = "city"
         max_items = 500
     """ + sources, port)
 

@@ -1,0 +1,157 @@
+"""Publishing and serving speed.
+
+    cd <repo> && PYTHONPATH=$PWD .venv/bin/python bench/publish.py [--topics 100] [--entries 200]
+
+1. Publishing N topics x M entries (3 formats each, plus OPML, index, icon) into a fresh folder:
+   cold (nothing rendered yet in this process), unchanged (same process), one new story in every topic,
+   and a restart (new process state, the files on disk already current).
+2. Requests/s for one topic feed served by uvicorn on 127.0.0.1 (in a child process, so the client's
+   Python does not share its GIL), with and without If-None-Match; httpx with a bounded worker pool,
+   bounded in request count and seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from feeder.config import TopicConfig
+from feeder.publish import Publisher, RenderCache, TopicFeed
+from tests.test_publish import SOURCES, article, make_config, story
+
+PARAGRAPH = ("<p>Officials met for a third day of talks on Thursday, with negotiators from both sides saying "
+             "progress had been made on <a href=\"https://example.org/background\">the framework</a>.</p>")
+SERVER = """
+import sys, uvicorn
+from datetime import timedelta
+from pathlib import Path
+from feeder.server import create_app
+app = create_app(Path(sys.argv[1]), timedelta(minutes=30))
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False, lifespan="off")
+"""
+
+
+def make_feeds(topics: int, entries: int) -> list[TopicFeed]:
+    outlets = list(SOURCES)
+    feeds = []
+    for t in range(topics):
+        stories = []
+        for e in range(entries):
+            n = t * entries + e
+            members = [article(outlets[(n + k) % 3], n * 10 + k, entries - e + k, content=PARAGRAPH * 6,
+                               title=f"Topic {t}: headline number {e} about the talks")
+                       for k in range(1 + n % 3)]
+            stories.append(story(n, *members))
+        feeds.append(TopicFeed(TopicConfig(f"topic-{t}", f"Topic {t}"), tuple(stories)))
+    return feeds
+
+
+def timed(label: str, publish: Publisher, feeds: list[TopicFeed]) -> None:
+    started = time.perf_counter()
+    changed = publish.write_all(feeds)
+    print(f"  {label:<44} {time.perf_counter() - started:7.3f} s  ({len(changed)} topics rewritten)")
+
+
+def bench_publish(folder: Path, topics: int, entries: int) -> list[TopicFeed]:
+    feeds = make_feeds(topics, entries)
+    config = make_config(folder)
+    cache = RenderCache()
+    print(f"publishing {topics} topics x {entries} entries (Atom + RSS + JSON Feed each, fsync'd):")
+    timed("cold: first publish, nothing cached", Publisher(config, SOURCES, cache), feeds)
+    timed("unchanged, same process", Publisher(config, SOURCES, cache), feeds)
+    grown = [replace(f, stories=(story(10**7 + i, article("wire", 10**7 + i, 10**4)), *f.stories[:-1]))
+             for i, f in enumerate(feeds)]
+    timed("one new story in every topic", Publisher(config, SOURCES, cache), grown)
+    timed("restart: new process, files already current", Publisher(config, SOURCES, RenderCache()), grown)
+    size = (config.public_dir / "topics" / "topic-0.atom").stat().st_size
+    print(f"  one topic's Atom file: {size / 1024:.0f} KiB")
+    return grown
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def load(url: str, headers: dict[str, str], count: int, seconds: float, workers: int,
+               aiohttp: bool) -> tuple[int, float]:
+    """``count`` GETs (or as many as fit in ``seconds``) from ``workers`` tasks sharing one client."""
+    done = 0
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    transport = AiohttpTransport(limits=limits) if aiohttp else None
+    async with httpx.AsyncClient(limits=limits, timeout=10, transport=transport) as client:
+
+        async def worker() -> None:
+            nonlocal done
+            while done < count and time.monotonic() < deadline:
+                done += 1
+                response = await client.get(url, headers=headers)
+                await response.aread()
+                assert response.status_code in (200, 304), response.status_code
+
+        started = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        return done, time.monotonic() - started
+
+
+def bench_serving(public: Path, count: int, seconds: float, workers: int) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(public), str(port)], env=env)
+    url = f"http://127.0.0.1:{port}/topics/topic-0.atom"
+    try:
+        etag = wait_for(url)
+        print(f"serving {url.rsplit('/', 1)[1]} from uvicorn (child process), {workers} concurrent "
+              f"keep-alive connections, at most {count} requests or {seconds:.0f} s each:")
+        # httpx's own transport is itself the bottleneck on loopback; its aiohttp transport shows the server.
+        for client, aiohttp in (("httpx", False), ("httpx+aiohttp", True)):
+            for label, headers in (("GET 200, gzip", {"Accept-Encoding": "gzip"}),
+                                   ("GET 304, If-None-Match", {"Accept-Encoding": "gzip", "If-None-Match": etag})):
+                done, elapsed = asyncio.run(load(url, headers, count, seconds, workers, aiohttp))
+                print(f"  {client:<14} {label:<24} {done / elapsed:7.0f} requests/s  ({done} in {elapsed:.2f} s)")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def wait_for(url: str) -> str:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            return httpx.get(url, headers={"Accept-Encoding": "gzip"}).headers["etag"]
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--topics", type=int, default=100)
+    parser.add_argument("--entries", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="feeder-bench-") as folder:
+        bench_publish(Path(folder), args.topics, args.entries)
+        bench_serving(Path(folder) / "state" / "public", args.requests, args.seconds, args.workers)
+
+
+if __name__ == "__main__":
+    main()
