@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from feeder.collect import collect
 from feeder.config import Config, SourceConfig
 from feeder.dedup import Deduplicator
 from feeder.fetch import Fetcher, FetchError, after_failure, after_success
@@ -107,6 +108,8 @@ class Pipeline:
                        now: datetime) -> tuple[RefreshOutcome, SourceState]:
         if source.kind == "files":
             return await self._refresh_folder(source, state, now)
+        if source.kind in ("sitemap", "page") or source.full_text:
+            return await self._refresh_collected(source, state, now)
         result = await self.fetcher.fetch(state.url, state.etag, state.last_modified)
         interval = self.config.interval_of(source)
         if result.body is None:
@@ -115,6 +118,27 @@ class Pipeline:
                                           result.content_type, source.name, now)
         if parsed.problem and not parsed.entries:
             raise FetchError(parsed.problem, result.status)
+        ingested = await self._ingest(source.name, articles, now)
+        state = after_success(state, result, interval, now, len(articles))
+        state = replace(state, title=parsed.title or state.title, link=parsed.link or state.link)
+        return _outcome(source.name, ingested), state
+
+    async def _refresh_collected(self, source: SourceConfig, state: SourceState,
+                                 now: datetime) -> tuple[RefreshOutcome, SourceState]:
+        """Sources whose poll reads more than one document: sitemaps, listing pages, full-text feeds."""
+
+        async def run_cpu(func: Callable[..., R], *args: object) -> R:
+            return await self._in(self.parser, func, *args)
+
+        async def known(guids: list[str]) -> set[str]:
+            return await self._in(self.writer, self.store.known_guids, source.name, guids)
+
+        collected = await collect(source, state.url, state.etag, state.last_modified, self.fetcher, run_cpu, known)
+        result, parsed = collected.result, collected.feed
+        interval = self.config.interval_of(source)
+        if result.body is None:
+            return RefreshOutcome(source.name, "not-modified"), after_success(state, result, interval, now, 0)
+        articles = await run_cpu(normalise_all, parsed, source.name, result.url, now)
         ingested = await self._ingest(source.name, articles, now)
         state = after_success(state, result, interval, now, len(articles))
         state = replace(state, title=parsed.title or state.title, link=parsed.link or state.link)

@@ -111,6 +111,15 @@ class Store:
             self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), job.last_article_id)
             return result
 
+    def known_guids(self, source: str, guids: Sequence[str]) -> set[str]:
+        """Which of these guids the source already has stored."""
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(guids), 500):
+                found.update(conn.execute(select(articles.c.guid).where(
+                    articles.c.source == source, articles.c.guid.in_(chunk))).scalars())
+        return found
+
     def load_dedup_window(self, dedup: Deduplicator) -> int:
         """Teach a fresh deduplicator the stored articles inside its window, in arrival order."""
         with self.engine.connect() as conn:
