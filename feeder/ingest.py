@@ -23,7 +23,7 @@ from feeder.normalise import to_article
 from feeder.parse import parse_document
 from feeder.publish import Publisher, SourceInfo, TopicFeed
 from feeder.store import IngestResult, Store
-from feeder.topics import TopicMatcher, candidates, select_stories
+from feeder.topics import curate
 
 log = logging.getLogger("feeder.ingest")
 R = TypeVar("R")
@@ -154,11 +154,8 @@ class Pipeline:
     def topic_feeds(self, now: datetime | None = None) -> list[TopicFeed]:
         now = now or datetime.now(UTC)
         tags = {s.name: s.tags for s in self.config.sources}
-        pool = candidates(self.store.recent_stories(STORY_POOL), tags)
-        return [
-            TopicFeed(topic, tuple(select_stories(TopicMatcher(topic, tags), pool, now)))
-            for topic in self.config.topics
-        ]
+        chosen = curate(self.config.topics, self.store.recent_stories(STORY_POOL), tags, now)
+        return [TopicFeed(topic, tuple(stories)) for topic, stories in zip(self.config.topics, chosen, strict=True)]
 
     def publisher(self) -> Publisher:
         states = self.store.source_states()
