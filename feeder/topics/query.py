@@ -434,6 +434,7 @@ class _Parser:
         self.tokens = _tokens(query)
         self.current = next(self.tokens)
         self.previous: Token | None = None
+        self.depth = 0  # parentheses open: a ')' outside any is stray, not a missing term
 
     def advance(self) -> Token:
         token = self.current
@@ -445,7 +446,7 @@ class _Parser:
     def parse(self) -> Node:
         node = self.parse_or()
         if self.current.kind == ")":
-            raise QueryError("unexpected ')': no '(' to close", self.current.position)
+            raise _stray(self.current)
         return node
 
     def parse_or(self) -> Node:
@@ -479,12 +480,16 @@ class _Parser:
             self.advance()
             if self.current.kind == ")":
                 raise QueryError("empty parentheses: expected a term", self.current.position)
+            self.depth += 1
             inner = self.parse_or()
+            self.depth -= 1
             if self.current.kind != ")":
                 raise QueryError(f"expected ')' to close the '(' at position {token.position}",
                                  self.current.position)
             self.advance()
             return inner
+        if token.kind == ")" and not self.depth:
+            raise _stray(token)
         raise QueryError(f"expected a term{self._after()}, found {_found(token)}", token.position)
 
     def _after(self) -> str:
@@ -492,6 +497,10 @@ class _Parser:
         if previous is None:
             return ""
         return f" after {previous.text!r}" if previous.kind in ("AND", "OR", "NOT", "-", "(") else ""
+
+
+def _stray(token: Token) -> QueryError:
+    return QueryError("unexpected ')': no '(' to close", token.position)
 
 
 def _found(token: Token) -> str:
