@@ -3,12 +3,13 @@
 A story belongs to a topic when one of its articles (the canonical one or any duplicate) comes from the
 topic's ``sources`` / ``tags`` (when it names any) and matches its query. Then: ``max_age`` (by the story's
 first publication), ``min_outlets`` (distinct sources that ran it), ranking (``newest`` first, or
-``coverage``: most outlets first, newest among equals), ``per_source_max`` (by the outlet of the
-story's canonical article) and finally ``max_items``.
+``coverage``: most outlets first, newest among equals), ``per_source_max`` (stories per outlet of the
+canonical article) and finally ``max_items``.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import datetime
 
 from feeder.config import TopicConfig
 from feeder.model import Story
-from feeder.topics.index import Index
+from feeder.topics.index import Index, Memo
 from feeder.topics.query import Query, parse_query
 from feeder.topics.text import Searchable
 
@@ -32,16 +33,23 @@ class Candidate:
 
 
 class Pool(Sequence[Candidate]):
-    """Candidate stories and one index over all their articles, shared by every topic of a publish."""
+    """Candidate stories, newest first, and one index over all their articles, shared by every topic.
+
+    Being newest first, a candidate's number is its rank by recency: a topic's selection is sorted by
+    sorting plain numbers, and ``max_age`` is a cut-off number.
+    """
 
     def __init__(self, pool: Sequence[Candidate]) -> None:
-        self.candidates = tuple(pool)
+        self.candidates = tuple(sorted(pool, key=lambda c: (c.story.first_published, c.story.id), reverse=True))
         docs: list[Searchable] = []
         self.story_of: list[int] = []  # article number in the index -> candidate number
         for number, candidate in enumerate(self.candidates):
             docs.extend(candidate.docs)
             self.story_of.extend([number] * len(candidate.docs))
         self.articles = Index(docs)
+        self.outlets = [len(c.story.outlets) for c in self.candidates]
+        self.canonical_source = [c.story.article.source for c in self.candidates]
+        self._ages = [-c.story.first_published.timestamp() for c in self.candidates]  # ascending
 
     def __len__(self) -> int:
         return len(self.candidates)
@@ -52,9 +60,14 @@ class Pool(Sequence[Candidate]):
     def __iter__(self) -> Iterator[Candidate]:
         return iter(self.candidates)
 
-    def stories_of(self, articles: Set[int]) -> list[Story]:
+    def stories_of(self, articles: Set[int]) -> list[int]:
+        """The candidates those articles belong to, newest first."""
         story_of = self.story_of
-        return [self.candidates[n].story for n in {story_of[a] for a in articles}]
+        return sorted({story_of[a] for a in articles})
+
+    def published_since(self, cutoff: datetime) -> int:
+        """How many candidates (the first ones) were first published at or after the cut-off."""
+        return bisect_right(self._ages, -cutoff.timestamp())
 
 
 def candidates(stories: Sequence[Story], source_tags: SourceTags) -> Pool:
@@ -94,38 +107,51 @@ def select_stories(matcher: TopicMatcher, pool: Sequence[Candidate], now: dateti
     if not isinstance(pool, Pool):
         pool = Pool(pool)
     topic = matcher.topic
-    cutoff = now - topic.max_age if topic.max_age is not None else None
-    chosen = [
-        story for story in pool.stories_of(matcher.matching_articles(pool.articles))
-        if (cutoff is None or story.first_published >= cutoff) and len(story.outlets) >= topic.min_outlets
-    ]
-    chosen.sort(key=lambda s: (s.first_published, s.id), reverse=True)
+    chosen = pool.stories_of(matcher.matching_articles(pool.articles))
+    if topic.max_age is not None:
+        chosen = chosen[: bisect_left(chosen, pool.published_since(now - topic.max_age))]
+    if topic.min_outlets > 1:
+        chosen = [n for n in chosen if pool.outlets[n] >= topic.min_outlets]
     if topic.rank == "coverage":
-        chosen.sort(key=lambda s: len(s.outlets), reverse=True)  # stable: newest first among equals
+        chosen.sort(key=lambda n: -pool.outlets[n])  # stable: newest first among equals
     if topic.per_source_max > 0:
-        chosen = _diversify(chosen, topic.per_source_max)
-    return chosen[: topic.max_items]
+        chosen = _diversify(chosen, pool.canonical_source, topic.per_source_max, topic.max_items)
+    return [pool.candidates[n].story for n in chosen[: topic.max_items]]
+
+
+class Curator:
+    """Chooses every topic's entries at each publish. Between publishes it remembers which query terms each
+    stored article holds, so a publish reads only articles that are new or changed since the last one."""
+
+    def __init__(self) -> None:
+        self.memo = Memo()
+
+    def curate(self, topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
+               now: datetime) -> list[list[Story]]:
+        pool = candidates(stories, source_tags)
+        matchers = [TopicMatcher(topic, source_tags) for topic in topics]
+        pool.articles.prepare((term for m in matchers for term in m.query.vocabulary()), self.memo)
+        return [select_stories(matcher, pool, now) for matcher in matchers]
 
 
 def curate(topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
            now: datetime) -> list[list[Story]]:
-    """Every topic's entries from one set of stories: the articles are prepared and indexed once."""
-    pool = candidates(stories, source_tags)
-    matchers = [TopicMatcher(topic, source_tags) for topic in topics]
-    pool.articles.prepare(word for m in matchers for word in m.query.vocabulary())
-    return [select_stories(matcher, pool, now) for matcher in matchers]
+    """Every topic's entries from one set of stories: the articles are read and indexed once for all."""
+    return Curator().curate(topics, stories, source_tags, now)
 
 
 def _union(sets: Iterator[frozenset[int]]) -> frozenset[int]:
     return frozenset().union(*sets)
 
 
-def _diversify(stories: list[Story], per_source_max: int) -> list[Story]:
+def _diversify(chosen: list[int], source_of: list[str], per_source_max: int, enough: int) -> list[int]:
     taken: Counter[str] = Counter()
     kept = []
-    for story in stories:
-        source = story.article.source
+    for number in chosen:
+        source = source_of[number]
         if taken[source] < per_source_max:
             taken[source] += 1
-            kept.append(story)
+            kept.append(number)
+            if len(kept) == enough:
+                break
     return kept

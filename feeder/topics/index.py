@@ -2,59 +2,92 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Hashable, Iterable, Sequence, Set
+from dataclasses import dataclass, field
 from functools import cached_property
 
-from feeder.topics.text import Searchable, fold
+from feeder.topics.text import Searchable, fold_short, spaced, spaced_words
+
+NOWHERE: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """What the index looks up: folded words in a row, anywhere in title/summary/content or in the title."""
+
+    words: tuple[str, ...]
+    in_title: bool = False
+
+
+@dataclass
+class Memo:
+    """Which terms each article held, kept from one publish to the next: stored articles rarely change,
+    so a publish reads only the new ones. Valid for one set of terms (the topics' queries)."""
+
+    terms: frozenset[Term] = frozenset()
+    hits: dict[Hashable, frozenset[Term]] = field(default_factory=dict)
 
 
 class Index:
     """Built once per publish over every candidate article and shared by all topics.
 
-    A word query costs one set lookup instead of one test per article: ``prepare()`` finds the articles
-    holding each word of every topic in a single pass, intersecting each article's word set with the
-    topics' vocabulary (a few hundred words), which is far cheaper than indexing every word of every article.
+    Word, phrase and title lookups cost one set operation instead of a test per article: ``prepare()``
+    reads each article once for every term of every topic (so give it all the terms at once). Field
+    values with few distinct values (source, tag, language) are grouped on first use.
     """
 
     def __init__(self, docs: Sequence[Searchable]) -> None:
         self.docs = tuple(docs)
         self.everything: frozenset[int] = frozenset(range(len(self.docs)))
-        self._postings: dict[str, frozenset[int]] = {}
+        self._postings: dict[Term, frozenset[int]] = {}
 
     def __len__(self) -> int:
         return len(self.docs)
 
-    def prepare(self, vocabulary: Iterable[str]) -> None:
-        """Look up many words in one pass over the articles."""
-        missing = set(vocabulary) - self._postings.keys()
+    def prepare(self, terms: Iterable[Term], memo: Memo | None = None) -> None:
+        """Find many terms in one pass over the articles; with a memo, only articles it has not seen."""
+        missing = frozenset(terms) - self._postings.keys()
         if not missing:
             return
-        found: dict[str, list[int]] = {word: [] for word in missing}
+        if memo is not None and memo.terms != missing:
+            memo.terms, memo.hits = missing, {}
+        finder = _Finder(missing)
+        found: dict[Term, list[int]] = {term: [] for term in missing}
+        remembered: dict[Hashable, frozenset[Term]] = {}
         for number, doc in enumerate(self.docs):
-            for word in doc.word_set & missing:
-                found[word].append(number)
-        self._postings.update((word, frozenset(numbers)) for word, numbers in found.items())
+            identity = doc.identity if memo is not None else None
+            hits = memo.hits.get(identity) if memo is not None else None
+            if hits is None:
+                hits = finder.hits(doc)
+            remembered[identity] = hits
+            for term in hits:
+                found[term].append(number)
+        if memo is not None:
+            memo.hits = remembered  # forgets the articles that left the pool
+        self._postings.update((term, frozenset(numbers)) for term, numbers in found.items())
 
-    def with_word(self, word: str) -> frozenset[int]:
-        """Articles whose title, summary or content holds the (folded) word."""
-        if word not in self._postings:
-            self.prepare((word,))
-        return self._postings[word]
+    def with_term(self, term: Term) -> frozenset[int]:
+        if term not in self._postings:
+            self.prepare((term,))
+        return self._postings[term]
 
     def with_source(self, name: str) -> frozenset[int]:
-        return self._by_source.get(fold(name), frozenset())
+        return self._by_source.get(fold_short(name), NOWHERE)
 
     def with_tag(self, tag: str) -> frozenset[int]:
-        return self._by_tag.get(fold(tag), frozenset())
+        return self._by_tag.get(fold_short(tag), NOWHERE)
 
     def with_language(self, language: str) -> frozenset[int]:
         """'en' is any English ('en', 'en-us', 'en-gb'); 'en-us' is only that one."""
-        wanted = fold(language).replace("_", "-")
-        found: set[int] = set()
-        for code, numbers in self._by_language.items():
-            if code == wanted or code.startswith(wanted + "-"):
-                found |= numbers
-        return frozenset(found)
+        wanted = fold_short(language).replace("_", "-")
+        return _union(numbers for code, numbers in self._by_language.items()
+                      if code == wanted or code.startswith(wanted + "-"))
+
+    def with_words_in(self, field: str, words: tuple[str, ...]) -> frozenset[int]:
+        """Whole words in a row in the author or one category: few distinct values, each tested once."""
+        phrase = spaced(words)
+        groups = self._by_author if field == "author" else self._by_category
+        return _union(numbers for value, numbers in groups.items() if phrase in value)
 
     def scan(self, within: Set[int], test: Callable[[Searchable], bool]) -> set[int]:
         """The articles among ``within`` that pass a test no lookup can answer (url parts, regexes)."""
@@ -63,20 +96,74 @@ class Index:
 
     @cached_property
     def _by_source(self) -> dict[str, frozenset[int]]:
-        return _group((doc.folded_source,) for doc in self.docs)
+        return _group((doc.article.source,) for doc in self.docs)
 
     @cached_property
     def _by_tag(self) -> dict[str, frozenset[int]]:
-        return _group(doc.folded_tags for doc in self.docs)
+        return _group(doc.tags for doc in self.docs)
+
+    @cached_property
+    def _by_author(self) -> dict[str, frozenset[int]]:
+        return _group(((doc.article.author,) for doc in self.docs), spaced_words)
+
+    @cached_property
+    def _by_category(self) -> dict[str, frozenset[int]]:
+        return _group((doc.article.categories for doc in self.docs), spaced_words)
 
     @cached_property
     def _by_language(self) -> dict[str, frozenset[int]]:
-        return _group((doc.folded_language,) for doc in self.docs)
+        return {code.replace("_", "-"): numbers for code, numbers in
+                _group((doc.article.language,) for doc in self.docs).items()}
 
 
-def _group(keys_per_doc: Iterable[Iterable[str]]) -> dict[str, frozenset[int]]:
-    groups: dict[str, set[int]] = {}
+_NO_TERMS: frozenset[Term] = frozenset()
+
+
+class _Finder:
+    """Which of a set of terms one article holds: one word split per article, then set lookups; phrases
+    and title terms are checked only in articles that hold all their words."""
+
+    def __init__(self, terms: Iterable[Term]) -> None:
+        self.words: set[str] = set()
+        self.by_first_word: dict[str, list[Term]] = {}
+        for term in terms:
+            self.words.update(term.words)
+            self.by_first_word.setdefault(term.words[0], []).append(term)
+
+    def hits(self, doc: Searchable) -> frozenset[Term]:
+        text_words = doc.text_words()
+        present = self.words.intersection(text_words)
+        if not present:
+            return _NO_TERMS
+        hits = set()
+        spaced_text = ""
+        for word in present:
+            for term in self.by_first_word.get(word, ()):
+                if len(term.words) > 1 and not present.issuperset(term.words):
+                    continue
+                if term.in_title:
+                    if spaced(term.words) not in doc.spaced_title:
+                        continue
+                elif len(term.words) > 1:
+                    spaced_text = spaced_text or spaced(text_words)
+                    if spaced(term.words) not in spaced_text:
+                        continue
+                hits.add(term)
+        return frozenset(hits)
+
+
+def _group(keys_per_doc: Iterable[tuple[str, ...]],
+           normal: Callable[[str], str] = fold_short) -> dict[str, frozenset[int]]:
+    """Article numbers by normalised key. Grouped by the raw keys first: few distinct ones, many articles."""
+    by_raw: dict[tuple[str, ...], list[int]] = {}
     for number, keys in enumerate(keys_per_doc):
+        by_raw.setdefault(keys, []).append(number)
+    groups: dict[str, set[int]] = {}
+    for keys, numbers in by_raw.items():
         for key in keys:
-            groups.setdefault(key, set()).add(number)
+            groups.setdefault(normal(key), set()).update(numbers)
     return {key: frozenset(numbers) for key, numbers in groups.items()}
+
+
+def _union(sets: Iterable[frozenset[int]]) -> frozenset[int]:
+    return frozenset().union(*sets)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Hashable
+from functools import lru_cache
 
 from feeder.model import Article
 from feeder.normalise import plain_text
 
 _WORD = re.compile(r"\w+")
+_TAG = re.compile(r"<[^>]*>")
 # The combining marks NFKD splits off Latin, Greek and Cyrillic letters (and a few more blocks). A regex over
 # these ranges is ~20x faster than testing unicodedata.combining() character by character.
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-# Letters NFKD does not decompose but that a reader types without the stroke.
-_STROKES = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "\u0131": "i", "ŧ": "t",
-                          "æ": "ae", "œ": "oe", "þ": "th"})
+# Letters NFKD does not decompose but that a reader types without the stroke. Replaced through a regex:
+# str.translate() with a dict is slow on non-ASCII text, and these letters are rare.
+_STROKES = {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "ħ": "h", "\u0131": "i", "ŧ": "t", "æ": "ae", "œ": "oe",
+            "þ": "th"}
+_STROKE = re.compile(f"[{''.join(_STROKES)}]")
 
 
 def fold(text: str) -> str:
@@ -24,7 +28,13 @@ def fold(text: str) -> str:
     if text.isascii():  # the common case, and 3x cheaper than casefold()
         return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return _COMBINING.sub("", decomposed).translate(_STROKES)
+    return _STROKE.sub(lambda m: _STROKES[m.group()], _COMBINING.sub("", decomposed))
+
+
+@lru_cache(maxsize=65536)
+def fold_short(text: str) -> str:
+    """fold() for the short values many articles share: source names, tags, languages, authors."""
+    return fold(text)
 
 
 def words(text: str) -> tuple[str, ...]:
@@ -32,65 +42,72 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(fold(text)))
 
 
-def spaced(terms: tuple[str, ...]) -> str:
+def spaced(terms: tuple[str, ...] | list[str]) -> str:
     """Words joined with a space on each side, so `in` finds whole words and phrases only."""
     return f" {' '.join(terms)} "
 
 
-@dataclass(frozen=True)
-class Searchable:
-    """One article prepared for matching: folded once, then matched against every topic.
+@lru_cache(maxsize=65536)
+def spaced_words(text: str) -> str:
+    """spaced(words(text)), remembered: authors and categories repeat across thousands of articles."""
+    return spaced(words(text))
 
-    Only ``word_set`` is needed by most queries; everything else is computed the first time a query
-    asks for it, and only for the articles that query still considers.
+
+def _bare(markup: str) -> str:
+    """Markup to words, without plain_text()'s whitespace tidying, which word splitting does not need."""
+    if "<" in markup:
+        markup = _TAG.sub(" ", markup)
+    return html.unescape(markup) if "&" in markup else markup
+
+
+class Searchable:
+    """One article as queries see it. What it derives is computed when first asked for, and only for what a
+    query needs: most queries are answered from the index, which reads ``text_words()`` once per article.
+
+    A plain class with slots, not a dataclass: a publish makes one per stored article, so they must be cheap.
     """
 
-    article: Article
-    tags: tuple[str, ...] = ()
+    __slots__ = ("_folded_url", "_spaced_title", "_text", "article", "tags")
 
-    @cached_property
-    def text(self) -> str:
-        """Title, summary and content as plain text: what words, phrases and regexes search."""
+    def __init__(self, article: Article, tags: tuple[str, ...] = ()) -> None:
+        self.article = article
+        self.tags = tags
+        self._text: str | None = None
+        self._spaced_title: str | None = None
+        self._folded_url: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Searchable({self.article.source!r}, {self.article.guid!r})"
+
+    @property
+    def identity(self) -> Hashable:
+        """Stands for the article's text: equal identities, equal words (so the index can remember them)."""
         a = self.article
-        return f"{a.title}\n{plain_text(a.summary)}\n{plain_text(a.content)}"
+        if a.content_hash:  # covers title, summary and content
+            return (a.source, a.guid, a.content_hash)
+        return (a.source, a.guid, a.title, a.summary, a.content)
 
-    @cached_property
-    def folded_text(self) -> str:
-        return fold(self.text)
+    def text_words(self) -> list[str]:
+        """The folded words of title, summary and content, in order; not kept (the index keeps what matters)."""
+        a = self.article
+        return _WORD.findall(fold(f"{a.title}\n{_bare(a.summary)}\n{_bare(a.content)}"))
 
-    @cached_property
-    def word_set(self) -> frozenset[str]:
-        return frozenset(_WORD.findall(self.folded_text))
+    @property
+    def text(self) -> str:
+        """Title, summary and content as plain text, as written: what a /regex/ searches."""
+        if self._text is None:
+            a = self.article
+            self._text = f"{a.title}\n{plain_text(a.summary)}\n{plain_text(a.content)}"
+        return self._text
 
-    @cached_property
-    def spaced_text(self) -> str:
-        return spaced(tuple(_WORD.findall(self.folded_text)))
-
-    @cached_property
+    @property
     def spaced_title(self) -> str:
-        return spaced(words(self.article.title))
+        if self._spaced_title is None:
+            self._spaced_title = spaced(words(self.article.title))
+        return self._spaced_title
 
-    @cached_property
-    def spaced_author(self) -> str:
-        return spaced(words(self.article.author))
-
-    @cached_property
-    def spaced_categories(self) -> tuple[str, ...]:
-        # One string per category: a phrase must not run from one category into the next.
-        return tuple(spaced(words(c)) for c in self.article.categories)
-
-    @cached_property
+    @property
     def folded_url(self) -> str:
-        return fold(self.article.url)
-
-    @cached_property
-    def folded_language(self) -> str:
-        return fold(self.article.language).replace("_", "-")
-
-    @cached_property
-    def folded_source(self) -> str:
-        return fold(self.article.source)
-
-    @cached_property
-    def folded_tags(self) -> frozenset[str]:
-        return frozenset(fold(t) for t in self.tags)
+        if self._folded_url is None:
+            self._folded_url = fold(self.article.url)
+        return self._folded_url
