@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from feeder.topics.text import Searchable, fold_short, spaced, spaced_words
 
 NOWHERE: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """What the index looks up: folded words in a row, anywhere in title/summary/content or in the title."""
+class Term(NamedTuple):
+    """What the index looks up: folded words in a row, anywhere in title/summary/content or in the title.
+
+    A named tuple, not a dataclass: hashed millions of times per publish, and tuples hash in C.
+    """
 
     words: tuple[str, ...]
     in_title: bool = False
@@ -22,10 +25,11 @@ class Term:
 @dataclass
 class Memo:
     """Which terms each article held, kept from one publish to the next: stored articles rarely change,
-    so a publish reads only the new ones. Valid for one set of terms (the topics' queries)."""
+    so a publish reads only the new ones. Valid for one set of terms (the topics' queries); a hit is a
+    term's position in ``sorted(terms)``."""
 
     terms: frozenset[Term] = frozenset()
-    hits: dict[Hashable, frozenset[Term]] = field(default_factory=dict)
+    hits: dict[Hashable, tuple[int, ...]] = field(default_factory=dict)
 
 
 class Index:
@@ -45,26 +49,28 @@ class Index:
         return len(self.docs)
 
     def prepare(self, terms: Iterable[Term], memo: Memo | None = None) -> None:
-        """Find many terms in one pass over the articles; with a memo, only articles it has not seen."""
+        """Find many terms in one pass over the articles; with a memo, only in articles it has not seen."""
         missing = frozenset(terms) - self._postings.keys()
         if not missing:
             return
-        if memo is not None and memo.terms != missing:
+        if memo is None:
+            memo = Memo()
+        if memo.terms != missing:
             memo.terms, memo.hits = missing, {}
-        finder = _Finder(missing)
-        found: dict[Term, list[int]] = {term: [] for term in missing}
-        remembered: dict[Hashable, frozenset[Term]] = {}
+        ordered = sorted(missing)
+        finder = _Finder(ordered)
+        found: list[list[int]] = [[] for _ in ordered]
+        remembered: dict[Hashable, tuple[int, ...]] = {}
         for number, doc in enumerate(self.docs):
-            identity = doc.identity if memo is not None else None
-            hits = memo.hits.get(identity) if memo is not None else None
+            identity = doc.identity
+            hits = memo.hits.get(identity)
             if hits is None:
                 hits = finder.hits(doc)
             remembered[identity] = hits
-            for term in hits:
-                found[term].append(number)
-        if memo is not None:
-            memo.hits = remembered  # forgets the articles that left the pool
-        self._postings.update((term, frozenset(numbers)) for term, numbers in found.items())
+            for position in hits:
+                found[position].append(number)
+        memo.hits = remembered  # forgets the articles that left the pool
+        self._postings.update(zip(ordered, map(frozenset, found), strict=True))
 
     def with_term(self, term: Term) -> frozenset[int]:
         if term not in self._postings:
@@ -116,29 +122,28 @@ class Index:
                 _group((doc.article.language,) for doc in self.docs).items()}
 
 
-_NO_TERMS: frozenset[Term] = frozenset()
-
-
 class _Finder:
-    """Which of a set of terms one article holds: one word split per article, then set lookups; phrases
-    and title terms are checked only in articles that hold all their words."""
+    """Which of a list of terms one article holds, by position: one word split per article, then set
+    lookups; phrases and title terms are checked only in articles that hold all their words."""
 
-    def __init__(self, terms: Iterable[Term]) -> None:
+    def __init__(self, terms: Sequence[Term]) -> None:
+        self.terms = terms
         self.words: set[str] = set()
-        self.by_first_word: dict[str, list[Term]] = {}
-        for term in terms:
+        self.by_first_word: dict[str, list[int]] = {}
+        for position, term in enumerate(terms):
             self.words.update(term.words)
-            self.by_first_word.setdefault(term.words[0], []).append(term)
+            self.by_first_word.setdefault(term.words[0], []).append(position)
 
-    def hits(self, doc: Searchable) -> frozenset[Term]:
+    def hits(self, doc: Searchable) -> tuple[int, ...]:
         text_words = doc.text_words()
         present = self.words.intersection(text_words)
         if not present:
-            return _NO_TERMS
-        hits = set()
+            return ()
+        hits = []
         spaced_text = ""
         for word in present:
-            for term in self.by_first_word.get(word, ()):
+            for position in self.by_first_word.get(word, ()):
+                term = self.terms[position]
                 if len(term.words) > 1 and not present.issuperset(term.words):
                     continue
                 if term.in_title:
@@ -148,8 +153,8 @@ class _Finder:
                     spaced_text = spaced_text or spaced(text_words)
                     if spaced(term.words) not in spaced_text:
                         continue
-                hits.add(term)
-        return frozenset(hits)
+                hits.append(position)
+        return tuple(hits)
 
 
 def _group(keys_per_doc: Iterable[tuple[str, ...]],
