@@ -57,6 +57,8 @@ def shape(query: str) -> str:
     ("NOT (a OR b)", "(NOT (OR a b))"),
     ("a AND b AND c", "(AND a b c)"),
     ("a OR (b OR c)", "(OR a b c)"),
+    ("(" * 50 + "a" + ")" * 50, "a"),
+    ('"std::vector" 10:30', '(AND "std vector" "10 30")'),
     ('"climate summit" paris', '(AND "climate summit" paris)'),
     ("and or not", "(AND and or not)"),  # only upper-case operators are operators
     ("well-known", '"well known"'),  # punctuation inside a word: its parts in a row
@@ -218,6 +220,9 @@ def test_regex_is_case_insensitive_over_the_text_as_written() -> None:
     (r"/(\w*\s?)*x/", 2, "regex nests repetition inside repetition"),
     (r"/(a|aa)+(b)\2/", 2, "regex uses a backreference"),
     ("/" + "a" * 201 + "/", 2, "regex longer than 200 characters"),
+    ("(" * 51 + "a" + ")" * 51, 51, "nested more than 50 deep"),
+    ("NOT " * 60 + "a", 201, "nested more than 50 deep"),
+    ("std::vector", 1, "unknown field 'std'"),
 ])
 def test_errors_say_where_and_what_was_expected(query: str, position: int, message: str) -> None:
     with pytest.raises(QueryError) as caught:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from feeder.cli import main
-from tests.conftest import FeedServer, Reply, atom, rss, write_config
+from tests.conftest import REPO, FeedServer, Reply, atom, rss, write_config
+from tests.test_end_to_end import _free_port, _wait_for
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 
@@ -163,3 +168,28 @@ def test_topics_test_and_list(tmp_path: Path, feed_server: FeedServer, capsys: p
     listing = capsys.readouterr().out.splitlines()
     assert [line.split()[:3] for line in listing] == [
         ["ukraine", "1", "items"], ["markets", "2", "items"], ["conflict", "2", "items"]]
+
+
+@pytest.mark.slow
+def test_sighup_publishes_a_new_topic_from_stored_articles(tmp_path: Path, feed_server: FeedServer) -> None:
+    urls = _serve(feed_server)
+    port = _free_port()
+    config = write_config(tmp_path, SOURCES.format(**urls) + TOPICS, port)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    daemon = subprocess.Popen([sys.executable, "-m", "feeder", "run", "--config", str(config)],
+                              env=env, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/topics"
+    try:
+        _wait_for(f"{base}/ukraine.atom", lambda r: r.status_code == 200 and "Kyïv" in r.text)
+        for path in ("/wire.rss", "/tech.rss", "/daily.atom"):  # from now on nothing new anywhere
+            feed_server.add(path, Reply(503, b"down"))
+        config.write_text(config.read_text(encoding="utf-8") + '[[topic]]\nslug = "weather"\nquery = "storms"\n',
+                          encoding="utf-8")
+        daemon.send_signal(signal.SIGHUP)
+        weather = _wait_for(f"{base}/weather.atom", lambda r: r.status_code == 200, timeout=40)
+        assert "Warning issued as storms approach" in weather.text and "Kyïv" not in weather.text
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _out, err = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, err
+    assert "reloaded" in err

@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Set
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,7 @@ from feeder.topics.text import Searchable, fold, words
 
 FIELDS = ("title", "author", "source", "tag", "category", "lang", "url")
 MAX_REGEX = 200
+MAX_NESTING = 50  # parentheses and NOTs: far beyond any real query, well within Python's recursion limit
 KEYWORDS = ("AND", "OR", "NOT")
 
 
@@ -325,7 +327,8 @@ def _terms(text: str, written: str, at: int) -> tuple[str, ...]:
 def _field(query: str, at: int, name: str, value_at: int) -> tuple[Token, int]:
     field = name.lower()
     if field not in FIELDS:
-        raise QueryError(f"unknown field {name!r}: expected one of {', '.join(FIELDS)}", at + 1)
+        raise QueryError(f"unknown field {name!r}: expected one of {', '.join(FIELDS)} "
+                         f'(to search for {name}: itself, put it in quotes)', at + 1)
     if value_at < len(query) and query[value_at] == '"':
         value, end = _quoted(query, value_at)
     else:
@@ -414,7 +417,8 @@ class _Parser:
         self.tokens = _tokens(query)
         self.current = next(self.tokens)
         self.previous: Token | None = None
-        self.depth = 0  # parentheses open: a ')' outside any is stray, not a missing term
+        self.parens = 0  # parentheses open: a ')' outside any is stray, not a missing term
+        self.depth = 0  # parentheses and NOTs open
 
     def advance(self) -> Token:
         token = self.current
@@ -446,9 +450,18 @@ class _Parser:
 
     def parse_unary(self) -> Node:
         if self.current.kind in ("NOT", "-"):
-            self.advance()
-            return Not(self.parse_unary())
+            with self.nested(self.current.position):
+                self.advance()
+                return Not(self.parse_unary())
         return self.parse_atom()
+
+    @contextmanager
+    def nested(self, position: int) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise QueryError(f"nested more than {MAX_NESTING} deep", position)
+        yield
+        self.depth -= 1
 
     def parse_atom(self) -> Node:
         token = self.current
@@ -460,15 +473,16 @@ class _Parser:
             self.advance()
             if self.current.kind == ")":
                 raise QueryError("empty parentheses: expected a term", self.current.position)
-            self.depth += 1
-            inner = self.parse_or()
-            self.depth -= 1
+            self.parens += 1
+            with self.nested(token.position):
+                inner = self.parse_or()
+            self.parens -= 1
             if self.current.kind != ")":
                 raise QueryError(f"expected ')' to close the '(' at position {token.position}",
                                  self.current.position)
             self.advance()
             return inner
-        if token.kind == ")" and not self.depth:
+        if token.kind == ")" and not self.parens:
             raise _stray(token)
         raise QueryError(f"expected a term{self._after()}, found {_found(token)}", token.position)
 
