@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ from feeder.config import TopicConfig
 from feeder.model import Article, Story
 from feeder.topics import (
     Candidate,
+    Curator,
     QueryError,
     Searchable,
     TopicMatcher,
@@ -192,6 +194,8 @@ def test_regex_is_case_insensitive_over_the_text_as_written() -> None:
 @pytest.mark.parametrize(("query", "position", "message"), [
     ('ukraine "peace talks', 9, 'unclosed phrase: expected a closing "'),
     ('""', 1, "empty phrase"),
+    ('a "  "', 3, "empty phrase"),
+    ('"?!"', 1, """'"?!"' has no letters or digits"""),
     ("(ukraine OR kyiv", 17, "expected ')' to close the '(' at position 1"),
     ("a (b (c) d", 11, "expected ')' to close the '(' at position 3"),
     ("ukraine)", 8, "unexpected ')': no '(' to close"),
@@ -350,3 +354,18 @@ def test_curate_gives_each_topic_its_own_selection() -> None:
 def test_select_stories_accepts_a_plain_list_of_candidates() -> None:
     docs = [Candidate(story(article("Kyiv")), (Searchable(article("Kyiv")),))]
     assert len(select_stories(TopicMatcher(topic("kyiv"), TAGS), docs, NOW)) == 1
+
+
+def test_an_empty_store_gives_empty_feeds() -> None:
+    assert curate([topic("kyiv"), topic()], [], TAGS, NOW) == [[], []]
+    assert curate([], [story(article("x"))], TAGS, NOW) == []
+
+
+def test_the_curator_remembers_terms_but_sees_changed_articles() -> None:
+    curator = Curator()
+    original = replace(article("Kyiv talks"), content_hash="h1")
+    assert titles(curator.curate([topic("kyiv")], [story(original)], TAGS, NOW)[0]) == ["Kyiv talks"]
+    assert len(curator.memo.hits) == 1
+    edited = replace(original, title="Lviv talks", content_hash="h2")  # same guid, new text
+    assert curator.curate([topic("kyiv")], [story(edited)], TAGS, NOW) == [[]]
+    assert titles(curator.curate([topic("lviv")], [story(edited)], TAGS, NOW)[0]) == ["Lviv talks"]

@@ -319,7 +319,7 @@ def _quoted(query: str, at: int) -> tuple[str, int]:
 def _terms(text: str, written: str, at: int) -> tuple[str, ...]:
     terms = words(text)
     if not terms:
-        what = "empty phrase" if written in ('""', "") else f"{written!r} has no letters or digits"
+        what = "empty phrase" if not text.strip() else f"{written!r} has no letters or digits"
         raise QueryError(f"{what}: expected a word or phrase to search for", at + 1)
     return terms
 
@@ -367,7 +367,7 @@ def _compile(source: str, position: int) -> re.Pattern[str]:
     if len(source) > MAX_REGEX:
         raise QueryError(f"regex longer than {MAX_REGEX} characters", position)
     try:
-        pattern = re.compile(source.replace(r"\/", "/"), re.IGNORECASE)
+        pattern = re.compile(source, re.IGNORECASE)  # an escaped \/ is a plain / to Python's re too
     except re.error as exc:
         raise QueryError(f"bad regex: {exc.msg}", position + (exc.pos or 0)) from None
     danger = _dangerous(source)
@@ -460,8 +460,10 @@ class _Parser:
         self.depth += 1
         if self.depth > MAX_NESTING:
             raise QueryError(f"nested more than {MAX_NESTING} deep", position)
-        yield
-        self.depth -= 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def parse_atom(self) -> Node:
         token = self.current
