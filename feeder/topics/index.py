@@ -36,8 +36,9 @@ class Index:
     """Built once per publish over every candidate article and shared by all topics.
 
     Word, phrase and title lookups cost one set operation instead of a test per article: ``prepare()``
-    reads each article once for every term of every topic (so give it all the terms at once). Field
-    values with few distinct values (source, tag, language) are grouped on first use.
+    reads each article once for every term of every topic (so give it all the terms at once). Fields with
+    few distinct values (source, tag, language, author, category) are grouped by value on first use, so
+    they too are answered without a test per article; only url: and /regex/ test articles one by one.
     """
 
     def __init__(self, docs: Sequence[Searchable]) -> None:
