@@ -14,7 +14,7 @@ from pathlib import Path
 
 from feeder import __version__
 from feeder.config import Config, ConfigError, load_config
-from feeder.topics import QueryError, parse_query
+from feeder.topics import QueryError, check_topics, parse_query
 
 log = logging.getLogger("feeder")
 
@@ -74,11 +74,8 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _check_queries(config: Config) -> None:
-    for index, topic in enumerate(config.topics):
-        try:
-            parse_query(topic.query)
-        except QueryError as exc:
-            raise ConfigError(f"{config.path}: topic[{index}].query ({topic.slug}): {exc}") from None
+    """Topics' queries, sources and tags: a bad one fails every command, `check` included, in one line."""
+    check_topics(config)
 
 
 def _run(config: Config, _args: argparse.Namespace) -> int:
@@ -134,33 +131,41 @@ def _status(config: Config, args: argparse.Namespace) -> int:
 
 
 def _topics_test(config: Config, args: argparse.Namespace) -> int:
+    """The stored stories a query matches, newest first, as a topic with default settings would carry them."""
     from feeder.config import TopicConfig
+    from feeder.ingest import STORY_POOL
     from feeder.store import Store
-    from feeder.topics import TopicMatcher, candidates, select_stories
+    from feeder.topics import curate
 
     try:
-        topic = TopicConfig(slug="test", title="test", query=args.query, max_items=args.limit)
-        matcher = TopicMatcher(topic, {s.name: s.tags for s in config.sources})
+        query = parse_query(args.query)
     except QueryError as exc:
-        print(f"feeder: query {exc}", file=sys.stderr)
+        print(f"feeder: query {args.query!r}: {exc}", file=sys.stderr)
         return 2
     store = Store(config.database)
     try:
-        pool = candidates(store.recent_stories(5000), {s.name: s.tags for s in config.sources})
+        stories = store.recent_stories(STORY_POOL)
     finally:
         store.close()
-    for story in select_stories(matcher, pool, datetime.now(UTC)):
-        outlets = ", ".join(story.outlets)
-        print(f"{story.first_published:%Y-%m-%d %H:%M}  {story.article.title}  [{outlets}]")
+    topic = TopicConfig(slug="test", title="test", query=args.query, max_items=max(len(stories), 1))
+    chosen = curate([topic], stories, {s.name: s.tags for s in config.sources}, datetime.now(UTC))[0]
+    shown = f"; the newest {args.limit} shown" if len(chosen) > args.limit else ""
+    print(f"{query.describe()}: {len(chosen)} of {len(stories)} stored stories match{shown}", file=sys.stderr)
+    for story in chosen[: args.limit]:
+        print(f"{story.first_published:%Y-%m-%d %H:%M}  {story.article.title}  [{', '.join(story.outlets)}]")
     return 0
 
 
 def _topics_list(config: Config, _args: argparse.Namespace) -> int:
+    """Each configured topic with the entries its published feed holds and when that feed last changed."""
     for topic in config.topics:
         path = config.public_dir / "topics" / f"{topic.slug}.json"
-        items, updated = 0, "never"
-        if path.exists():
+        try:
             items = len(json.loads(path.read_bytes()).get("items", []))
             updated = datetime.fromtimestamp(path.stat().st_mtime, UTC).isoformat(timespec="seconds")
+        except FileNotFoundError:
+            items, updated = 0, "never (not published yet)"
+        except (OSError, ValueError, AttributeError) as exc:  # a damaged file must not hide the other topics
+            items, updated = 0, f"unreadable ({type(exc).__name__})"
         print(f"{topic.slug:20} {items:4d} items  updated {updated}  {topic.title}")
     return 0

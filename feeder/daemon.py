@@ -25,6 +25,7 @@ from feeder.publish import hub_topics, ping_hub, remove_temporary_files
 from feeder.server import create_app
 from feeder.status import source_status
 from feeder.store import Store
+from feeder.topics import check_topics
 
 log = logging.getLogger("feeder.daemon")
 POLL_EVERY = 5.0  # seconds between looks for due sources
@@ -217,6 +218,7 @@ class Daemon:
         notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
         try:
             config = load_config(self.config.path)
+            check_topics(config)  # a bad query adopted here would fail every publish until the next reload
             _check_unchanged(self.config, config)
         except ConfigError as exc:
             log.error("reload refused, keeping the running config: %s", exc)

@@ -24,7 +24,7 @@ from feeder.normalise import to_article
 from feeder.parse import parse_document
 from feeder.publish import Publisher, SourceInfo, TopicFeed
 from feeder.store import IngestResult, Store
-from feeder.topics import TopicMatcher, candidates, select_stories
+from feeder.topics import Curator
 
 log = logging.getLogger("feeder.ingest")
 R = TypeVar("R")
@@ -64,6 +64,7 @@ class Pipeline:
         self.parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
         self.dedup = self._fresh_dedup()
         self.store.load_dedup_window(self.dedup)
+        self.curator = Curator()  # remembers each stored article's query terms from one publish to the next
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)
@@ -178,11 +179,8 @@ class Pipeline:
     def topic_feeds(self, now: datetime | None = None) -> list[TopicFeed]:
         now = now or datetime.now(UTC)
         tags = {s.name: s.tags for s in self.config.sources}
-        pool = candidates(self.store.recent_stories(STORY_POOL), tags)
-        return [
-            TopicFeed(topic, tuple(select_stories(TopicMatcher(topic, tags), pool, now)))
-            for topic in self.config.topics
-        ]
+        chosen = self.curator.curate(self.config.topics, self.store.recent_stories(STORY_POOL), tags, now)
+        return [TopicFeed(topic, tuple(stories)) for topic, stories in zip(self.config.topics, chosen, strict=True)]
 
     def publisher(self) -> Publisher:
         states = self.store.source_states()

@@ -1,6 +1,10 @@
 """Topics: which stored stories each configured topic feed carries."""
 
-from feeder.topics.curate import Candidate, TopicMatcher, candidates, select_stories
-from feeder.topics.query import QueryError, Searchable, parse_query
+from feeder.topics.check import check_topics
+from feeder.topics.curate import Candidate, Curator, Pool, TopicMatcher, candidates, curate, select_stories
+from feeder.topics.index import Index, Memo, Term
+from feeder.topics.query import Query, QueryError, parse_query
+from feeder.topics.text import Searchable, fold, words
 
-__all__ = ["Candidate", "QueryError", "Searchable", "TopicMatcher", "candidates", "parse_query", "select_stories"]
+__all__ = ["Candidate", "Curator", "Index", "Memo", "Pool", "Query", "QueryError", "Searchable", "Term",
+           "TopicMatcher", "candidates", "check_topics", "curate", "fold", "parse_query", "select_stories", "words"]

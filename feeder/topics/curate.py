@@ -1,35 +1,27 @@
-"""Curation: query match, source/tag restriction, age, coverage, diversity and ranking."""
+"""Curation: which stored stories each topic carries, in what order.
+
+A story belongs to a topic when one of its articles (the canonical one or any duplicate) comes from the
+topic's ``sources`` / ``tags`` (when it names any) and matches its query. Then: ``max_age`` (by the story's
+first publication), ``min_outlets`` (distinct sources that ran it), ranking (``newest`` first, or
+``coverage``: most outlets first, newest among equals), ``per_source_max`` (stories per outlet of the
+canonical article) and finally ``max_items``.
+"""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 
 from feeder.config import TopicConfig
-from feeder.model import Article, Story
-from feeder.topics.query import Predicate, Searchable, parse_query
+from feeder.model import Story
+from feeder.topics.index import Index, Memo
+from feeder.topics.query import Query, parse_query
+from feeder.topics.text import Searchable
 
-
-class TopicMatcher:
-    """A topic compiled once: answers whether a story belongs to it."""
-
-    def __init__(self, topic: TopicConfig, source_tags: Mapping[str, tuple[str, ...]]) -> None:
-        self.topic = topic
-        self.source_tags = source_tags
-        self.predicate: Predicate = parse_query(topic.query)
-
-    def admits(self, article: Article) -> bool:
-        topic = self.topic
-        if topic.sources and article.source not in topic.sources:
-            return False
-        tags = self.source_tags.get(article.source, ())
-        return not topic.tags or any(tag in tags for tag in topic.tags)
-
-    def matches(self, candidate: Candidate) -> bool:
-        """A story matches when its canonical article or any duplicate does."""
-        return any(self.admits(doc.article) and self.predicate(doc) for doc in candidate.docs)
+SourceTags = Mapping[str, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,36 +32,126 @@ class Candidate:
     docs: tuple[Searchable, ...]
 
 
-def candidates(stories: Sequence[Story], source_tags: Mapping[str, tuple[str, ...]]) -> list[Candidate]:
-    return [
+class Pool(Sequence[Candidate]):
+    """Candidate stories, newest first, and one index over all their articles, shared by every topic.
+
+    Being newest first, a candidate's number is its rank by recency: a topic's selection is sorted by
+    sorting plain numbers, and ``max_age`` is a cut-off number.
+    """
+
+    def __init__(self, pool: Sequence[Candidate]) -> None:
+        self.candidates = tuple(sorted(pool, key=lambda c: (c.story.first_published, c.story.id), reverse=True))
+        docs: list[Searchable] = []
+        self.story_of: list[int] = []  # article number in the index -> candidate number
+        for number, candidate in enumerate(self.candidates):
+            docs.extend(candidate.docs)
+            self.story_of.extend([number] * len(candidate.docs))
+        self.articles = Index(docs)
+        self.outlets = [len(c.story.outlets) for c in self.candidates]
+        self.canonical_source = [c.story.article.source for c in self.candidates]
+        self._ages = [-c.story.first_published.timestamp() for c in self.candidates]  # ascending
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def __getitem__(self, number: int) -> Candidate:  # type: ignore[override]
+        return self.candidates[number]
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return iter(self.candidates)
+
+    def stories_of(self, articles: Set[int]) -> list[int]:
+        """The candidates those articles belong to, newest first."""
+        story_of = self.story_of
+        return sorted({story_of[a] for a in articles})
+
+    def published_since(self, cutoff: datetime) -> int:
+        """How many candidates (the first ones) were first published at or after the cut-off."""
+        return bisect_right(self._ages, -cutoff.timestamp())
+
+
+def candidates(stories: Sequence[Story], source_tags: SourceTags) -> Pool:
+    return Pool([
         Candidate(story, tuple(Searchable(a, source_tags.get(a.source, ())) for a in story.articles))
         for story in stories
-    ]
+    ])
+
+
+class TopicMatcher:
+    """A topic compiled once: its query, and the sources/tags it draws from."""
+
+    def __init__(self, topic: TopicConfig, source_tags: SourceTags) -> None:
+        self.topic = topic
+        self.source_tags = source_tags
+        self.query: Query = parse_query(topic.query)
+
+    def admitted(self, index: Index) -> Set[int]:
+        """The articles from the topic's sources and tags (all of them when it names none)."""
+        admitted: Set[int] = index.everything
+        if self.topic.sources:
+            admitted = _union(index.with_source(s) for s in self.topic.sources)
+        if self.topic.tags:
+            admitted = admitted & _union(index.with_tag(t) for t in self.topic.tags)
+        return admitted
+
+    def matching_articles(self, index: Index) -> Set[int]:
+        return self.query.select(index, self.admitted(index))
+
+    def matches(self, candidate: Candidate) -> bool:
+        """Whether one story belongs (for one-off checks; a publish matches a whole Pool at once)."""
+        return bool(self.matching_articles(Index(candidate.docs)))
 
 
 def select_stories(matcher: TopicMatcher, pool: Sequence[Candidate], now: datetime) -> list[Story]:
     """The topic's entries, in feed order, within its limits."""
+    if not isinstance(pool, Pool):
+        pool = Pool(pool)
     topic = matcher.topic
-    chosen = [
-        c.story for c in pool
-        if (topic.max_age is None or c.story.first_published >= now - topic.max_age)
-        and len(c.story.outlets) >= topic.min_outlets
-        and matcher.matches(c)
-    ]
-    chosen.sort(key=lambda s: (s.first_published, s.id), reverse=True)
+    chosen = pool.stories_of(matcher.matching_articles(pool.articles))
+    if topic.max_age is not None:
+        chosen = chosen[: bisect_left(chosen, pool.published_since(now - topic.max_age))]
+    if topic.min_outlets > 1:
+        chosen = [n for n in chosen if pool.outlets[n] >= topic.min_outlets]
     if topic.rank == "coverage":
-        chosen.sort(key=lambda s: len(s.outlets), reverse=True)
-    if topic.per_source_max:
-        chosen = _diversify(chosen, topic.per_source_max)
-    return chosen[: topic.max_items]
+        chosen.sort(key=lambda n: -pool.outlets[n])  # stable: newest first among equals
+    if topic.per_source_max > 0:
+        chosen = _diversify(chosen, pool.canonical_source, topic.per_source_max, topic.max_items)
+    return [pool.candidates[n].story for n in chosen[: topic.max_items]]
 
 
-def _diversify(stories: list[Story], per_source_max: int) -> list[Story]:
+class Curator:
+    """Chooses every topic's entries at each publish. Between publishes it remembers which query terms each
+    stored article holds, so a publish reads only articles that are new or changed since the last one."""
+
+    def __init__(self) -> None:
+        self.memo = Memo()
+
+    def curate(self, topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
+               now: datetime) -> list[list[Story]]:
+        pool = candidates(stories, source_tags)
+        matchers = [TopicMatcher(topic, source_tags) for topic in topics]
+        pool.articles.prepare((term for m in matchers for term in m.query.vocabulary()), self.memo)
+        return [select_stories(matcher, pool, now) for matcher in matchers]
+
+
+def curate(topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
+           now: datetime) -> list[list[Story]]:
+    """Every topic's entries from one set of stories: the articles are read and indexed once for all."""
+    return Curator().curate(topics, stories, source_tags, now)
+
+
+def _union(sets: Iterator[frozenset[int]]) -> frozenset[int]:
+    return frozenset().union(*sets)
+
+
+def _diversify(chosen: list[int], source_of: list[str], per_source_max: int, enough: int) -> list[int]:
     taken: Counter[str] = Counter()
     kept = []
-    for story in stories:
-        source = story.article.source
+    for number in chosen:
+        source = source_of[number]
         if taken[source] < per_source_max:
             taken[source] += 1
-            kept.append(story)
+            kept.append(number)
+            if len(kept) == enough:
+                break
     return kept

@@ -1,216 +1,516 @@
-"""The topic query language: text -> a predicate over articles.
+"""The topic query language: text -> a tree that selects articles from an ``Index``.
 
     query   := or
     or      := and ("OR" and)*
     and     := unary (["AND"] unary)*          a space means AND
     unary   := ("NOT" | "-") unary | atom
-    atom    := "(" or ")" | [field ":"] (word | "phrase") | /regex/
+    atom    := "(" or ")" | term
+    term    := word | "phrase" | field ":" (word | "phrase") | /regex/
 
-Words match whole words in title, summary and content, any case, accents folded.
+So NOT binds tightest, then AND, then OR: ``a OR b c`` is ``a OR (b AND c)``; ``NOT a b`` is
+``(NOT a) AND b``. Operators are upper case; lower-case "and", "or", "not" are words.
+
+Words match whole words of the title, summary and content, any case, accents folded (``war`` does not
+match "warning"; ``kyiv`` matches "Kyïv"); a "phrase" matches those words in a row. Fields:
+
+    title:, author:, category:   whole words / phrase within that field (one category at a time)
+    source:                      the source's name, exactly (any case)
+    tag:                         one of the source's tags, exactly (any case)
+    lang:                        language code; ``lang:en`` also matches en-US, ``lang:en-us`` only that
+    url:                         a substring of the canonical URL
+
+``/regex/`` is a Python regex searched, case-insensitively, in the plain text of title, summary and content
+as written (accents are not folded: ``/ky[iï]v/``). It tests articles one by one (about 10 µs each), so pair
+it with a word that narrows the search: ``kyiv /winter (storm|blackout)s?/``.
+Against catastrophic backtracking a pattern is limited to 200 characters and may not nest repetition
+(``(a+)+``, ``(\\w*\\s?)*``) or use backreferences; that rejects the classic exponential shapes, not every
+slow pattern.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Set
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Any
 
-from feeder.model import Article
-from feeder.normalise import plain_text
+from feeder.topics.index import Index, Term
+from feeder.topics.text import Searchable, fold, words
 
 FIELDS = ("title", "author", "source", "tag", "category", "lang", "url")
-_WORD = re.compile(r"\w+")
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<lparen>\() | (?P<rparen>\)) |
-        (?P<regex>/(?:[^/\\]|\\.)+/) |
-        (?P<field>[a-z]+):(?=\S) |
-        (?P<phrase>"[^"]*"?) |
-        (?P<minus>-(?=\S)) |
-        (?P<word>[^\s()"]+)
-    )""",
-    re.VERBOSE,
-)
+MAX_REGEX = 200
+MAX_NESTING = 50  # parentheses and NOTs: far beyond any real query, well within Python's recursion limit
+KEYWORDS = ("AND", "OR", "NOT")
 
 
 class QueryError(ValueError):
-    """A query that cannot be parsed: says where (1-based character position) and what was expected."""
+    """A query that cannot be parsed: where (1-based character position) and what was expected."""
 
     def __init__(self, message: str, position: int) -> None:
         super().__init__(f"at position {position}: {message}")
+        self.message = message
         self.position = position
 
 
-def fold(text: str) -> str:
-    """Lower case, accents removed: 'Kyïv' and 'kyiv' are one word."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+# -- the tree ----------------------------------------------------------------------------------------
 
 
-def words(text: str) -> tuple[str, ...]:
-    return tuple(_WORD.findall(fold(text)))
+class Node(ABC):
+    """A part of a query: selects, among some articles of an index, those it matches."""
+
+    def cost(self) -> int:
+        """Rough price of select(): an AND runs its cheap parts first, so the dear ones see fewer articles."""
+        return 1
+
+    @abstractmethod
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        """The article numbers among ``within`` that match."""
+
+    def vocabulary(self) -> Iterator[Term]:
+        """Terms this node will ask the index for (so it can find them all in one pass)."""
+        return iter(())
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The parsed structure, fully parenthesised: what tests and `feeder topics test` show."""
+
+
+class Everything(Node):
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        return within
+
+    def describe(self) -> str:
+        return "*"
 
 
 @dataclass(frozen=True)
-class Searchable:
-    """An article as the query language sees it; folded once, matched against many topics."""
+class Words(Node):
+    """A word or a phrase anywhere in title, summary or content, or (``title:``) in the title."""
 
-    article: Article
-    tags: tuple[str, ...] = ()
+    term: Term
 
-    @cached_property
-    def text_words(self) -> tuple[str, ...]:
-        a = self.article
-        return words(f"{a.title}\n{plain_text(a.summary)}\n{plain_text(a.content)}")
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        return index.with_term(self.term) & within  # set & set walks the smaller one
 
-    @cached_property
-    def text_word_set(self) -> frozenset[str]:
-        return frozenset(self.text_words)
+    def vocabulary(self) -> Iterator[Term]:
+        return iter((self.term,))
 
-    @cached_property
-    def joined(self) -> str:
-        return f" {' '.join(self.text_words)} "
-
-    def field(self, name: str) -> str:
-        a = self.article
-        values = {
-            "title": a.title, "author": a.author, "source": a.source, "tag": " ".join(self.tags),
-            "category": " ".join(a.categories), "lang": a.language, "url": a.url,
-        }
-        return values[name]
-
-    @cached_property
-    def raw_text(self) -> str:
-        a = self.article
-        return f"{a.title}\n{plain_text(a.summary)}\n{plain_text(a.content)}"
+    def describe(self) -> str:
+        words = self.term.words
+        text = words[0] if len(words) == 1 and not self.term.in_title else f'"{" ".join(words)}"'
+        return f"title:{text}" if self.term.in_title else text
 
 
-Predicate = Callable[[Searchable], bool]
+@dataclass(frozen=True)
+class InField(Node):
+    """Whole words / a phrase within the author or one of the categories."""
+
+    field: str
+    terms: tuple[str, ...]
+
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        return index.with_words_in(self.field, self.terms) & within
+
+    def describe(self) -> str:
+        return f'{self.field}:"{" ".join(self.terms)}"'
 
 
-def parse_query(query: str) -> Predicate:
+@dataclass(frozen=True)
+class Exact(Node):
+    """source:, tag: and lang: — values compared whole, so the index answers from a table."""
+
+    field: str
+    value: str
+
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        lookup = {"source": index.with_source, "tag": index.with_tag, "lang": index.with_language}[self.field]
+        return lookup(self.value) & within
+
+    def describe(self) -> str:
+        return f'{self.field}:"{self.value}"'
+
+
+@dataclass(frozen=True)
+class UrlPart(Node):
+    part: str
+
+    def cost(self) -> int:
+        return 3
+
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        return index.scan(within, lambda doc: self.part in doc.folded_url)
+
+    def describe(self) -> str:
+        return f'url:"{self.part}"'
+
+
+@dataclass(frozen=True)
+class Pattern(Node):
+    pattern: re.Pattern[str]
+
+    def cost(self) -> int:
+        return 10
+
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        search = self.pattern.search
+        return index.scan(within, lambda doc: search(doc.text) is not None)
+
+    def describe(self) -> str:
+        return f"/{self.pattern.pattern}/"
+
+
+@dataclass(frozen=True)
+class Not(Node):
+    inner: Node
+
+    def cost(self) -> int:
+        return self.inner.cost() + 1
+
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        return within - self.inner.select(index, within)
+
+    def vocabulary(self) -> Iterator[Term]:
+        return self.inner.vocabulary()
+
+    def describe(self) -> str:
+        return f"(NOT {self.inner.describe()})"
+
+
+@dataclass(frozen=True)
+class And(Node):
+    parts: tuple[Node, ...]
+
+    def cost(self) -> int:
+        return min(p.cost() for p in self.parts)
+
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        for part in sorted(self.parts, key=lambda p: p.cost()):
+            if not within:
+                break
+            within = part.select(index, within)
+        return within
+
+    def vocabulary(self) -> Iterator[Term]:
+        return (term for part in self.parts for term in part.vocabulary())
+
+    def describe(self) -> str:
+        return f"(AND {' '.join(p.describe() for p in self.parts)})"
+
+
+@dataclass(frozen=True)
+class Or(Node):
+    options: tuple[Node, ...]
+
+    def cost(self) -> int:
+        return max(o.cost() for o in self.options)
+
+    def select(self, index: Index, within: Set[int]) -> Set[int]:
+        found: set[int] = set()
+        for option in sorted(self.options, key=lambda o: o.cost()):
+            # An article an earlier option took need not be tested again by a scan; a lookup is cheaper
+            # than the set difference, so lookups see everything.
+            scans = option.cost() >= 3 and found
+            found |= option.select(index, within - found if scans else within)
+        return found
+
+    def vocabulary(self) -> Iterator[Term]:
+        return (term for option in self.options for term in option.vocabulary())
+
+    def describe(self) -> str:
+        return f"(OR {' '.join(o.describe() for o in self.options)})"
+
+
+# -- the compiled query ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed query: select articles from an index, or test one article."""
+
+    text: str
+    root: Node
+
+    def select(self, index: Index, within: Set[int] | None = None) -> Set[int]:
+        return self.root.select(index, index.everything if within is None else within)
+
+    def vocabulary(self) -> frozenset[Term]:
+        return frozenset(self.root.vocabulary())
+
+    def matches(self, doc: Searchable) -> bool:
+        return bool(self.select(Index([doc])))
+
+    def describe(self) -> str:
+        return self.root.describe()
+
+
+def parse_query(text: str) -> Query:
     """Compile a query; an empty query matches everything. Raises QueryError."""
-    if not query.strip():
-        return lambda _doc: True
-    return _Parser(query).parse()
+    if not text.strip():
+        return Query(text, Everything())
+    return Query(text, _Parser(text).parse())
 
 
-def _match_words(terms: tuple[str, ...], field: str | None) -> Predicate:
+# -- lexing ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str  # "(", ")", "AND", "OR", "NOT", "-", "term", "end"
+    text: str  # as written, for messages
+    position: int  # 1-based
+    node: Node | None = None  # for a term: what it matches
+
+
+_BARE_END = re.compile(r'[\s()"]')
+_FIELD = re.compile(r"([A-Za-z]+):")
+
+
+def _tokens(query: str) -> Iterator[Token]:
+    """Tokens one at a time, so the parser reports the leftmost error whatever its kind."""
+    at = 0
+    while True:
+        while at < len(query) and query[at].isspace():
+            at += 1
+        if at == len(query):
+            yield Token("end", "the end of the query", at + 1)
+            return
+        token, at = _token(query, at)
+        yield token
+
+
+def _token(query: str, at: int) -> tuple[Token, int]:
+    char = query[at]
+    if char in "()":
+        return Token(char, char, at + 1), at + 1
+    if char == '"':
+        phrase, end = _quoted(query, at)
+        return Token("term", query[at:end], at + 1, Words(Term(_terms(phrase, query[at:end], at)))), end
+    if char == "/":
+        return _regex(query, at)
+    if char == "-":
+        if at + 1 == len(query) or query[at + 1].isspace() or query[at + 1] == ")":
+            raise QueryError("expected a term right after '-'", at + 2)
+        return Token("-", "-", at + 1), at + 1
+    field = _FIELD.match(query, at)
+    if field:
+        return _field(query, at, field.group(1), field.end())
+    end = _bare_end(query, at)
+    word = query[at:end]
+    if word in KEYWORDS:
+        return Token(word, word, at + 1), end
+    return Token("term", word, at + 1, Words(Term(_terms(word, word, at)))), end
+
+
+def _bare_end(query: str, at: int) -> int:
+    stop = _BARE_END.search(query, at)
+    return stop.start() if stop else len(query)
+
+
+def _quoted(query: str, at: int) -> tuple[str, int]:
+    """The phrase opening at ``at`` and where it ends (after its closing quote)."""
+    close = query.find('"', at + 1)
+    if close < 0:
+        raise QueryError('unclosed phrase: expected a closing "', at + 1)
+    return query[at + 1:close], close + 1
+
+
+def _terms(text: str, written: str, at: int) -> tuple[str, ...]:
+    terms = words(text)
     if not terms:
-        return lambda _doc: False
-    if field is None:
-        if len(terms) == 1:
-            return lambda doc: terms[0] in doc.text_word_set
-        phrase = f" {' '.join(terms)} "
-        return lambda doc: phrase in doc.joined
+        what = "empty phrase" if not text.strip() else f"{written!r} has no letters or digits"
+        raise QueryError(f"{what}: expected a word or phrase to search for", at + 1)
+    return terms
+
+
+def _field(query: str, at: int, name: str, value_at: int) -> tuple[Token, int]:
+    field = name.lower()
+    if field not in FIELDS:
+        raise QueryError(f"unknown field {name!r}: expected one of {', '.join(FIELDS)} "
+                         f'(to search for {name}: itself, put it in quotes)', at + 1)
+    if value_at < len(query) and query[value_at] == '"':
+        value, end = _quoted(query, value_at)
+    else:
+        end = _bare_end(query, value_at)
+        value = query[value_at:end]
+    written = query[at:end]
+    if not value.strip():
+        raise QueryError(f'expected a word or "phrase" after {name}:', value_at + 1)
+    return Token("term", written, at + 1, _field_node(field, value, written, value_at)), end
+
+
+def _field_node(field: str, value: str, written: str, value_at: int) -> Node:
+    if field == "title":
+        return Words(Term(_terms(value, written, value_at), in_title=True))
+    if field in ("author", "category"):
+        return InField(field, _terms(value, written, value_at))
     if field == "url":
-        needle = " ".join(terms)
-        return lambda doc: needle in fold(doc.article.url)
-    phrase = f" {' '.join(terms)} "
-    return lambda doc: phrase in f" {' '.join(words(doc.field(field)))} "
+        return UrlPart(fold(value.strip()))
+    return Exact(field, value.strip())
+
+
+def _regex(query: str, at: int) -> tuple[Token, int]:
+    end = at + 1
+    while end < len(query) and query[end] != "/":
+        end += 2 if query[end] == "\\" else 1  # an escaped / does not close the regex
+    if end >= len(query):
+        raise QueryError("unclosed regex: expected a closing /", at + 1)
+    source = query[at + 1:end]
+    return Token("term", query[at:end + 1], at + 1, Pattern(_compile(source, at + 2))), end + 1
+
+
+def _compile(source: str, position: int) -> re.Pattern[str]:
+    """A regex checked for the shapes that backtrack exponentially; ``position`` is where it starts."""
+    if not source:
+        raise QueryError("empty regex: expected a pattern between the slashes", position)
+    if len(source) > MAX_REGEX:
+        raise QueryError(f"regex longer than {MAX_REGEX} characters", position)
+    try:
+        pattern = re.compile(source, re.IGNORECASE)  # an escaped \/ is a plain / to Python's re too
+    except re.error as exc:
+        raise QueryError(f"bad regex: {exc.msg}", position + (exc.pos or 0)) from None
+    danger = _dangerous(source)
+    if danger:
+        raise QueryError(f"regex {danger}, which can take exponential time; simplify it", position)
+    return pattern
+
+
+def _dangerous(source: str) -> str:
+    """Why the pattern risks catastrophic backtracking, or "" when it looks safe."""
+    try:
+        import re._parser as sre  # type: ignore[import-not-found]  # the stdlib's own regex parser
+    except ImportError:  # pragma: no cover - a Python without it only loses this check
+        return ""
+    return _danger_in(sre.parse(source), sre, repeated=False)
+
+
+def _danger_in(items: Any, sre: Any, repeated: bool) -> str:
+    for op, arg in items:
+        if op is sre.GROUPREF or op is sre.GROUPREF_EXISTS:
+            return "uses a backreference"
+        if op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            low, high, inner = arg
+            if repeated and high != low:
+                return "nests repetition inside repetition"
+            found = _danger_in(inner, sre, repeated or high != low)
+        elif op is sre.SUBPATTERN:
+            found = _danger_in(arg[-1], sre, repeated)
+        elif op is sre.BRANCH:
+            found = next((d for branch in arg[1] if (d := _danger_in(branch, sre, repeated))), "")
+        elif op in (sre.ASSERT, sre.ASSERT_NOT):
+            found = _danger_in(arg[1], sre, repeated)
+        else:
+            found = ""
+        if found:
+            return found
+    return ""
+
+
+# -- parsing -----------------------------------------------------------------------------------------
 
 
 class _Parser:
+    """Recursive descent over the grammar in the module docstring, one token of lookahead."""
+
     def __init__(self, query: str) -> None:
-        self.query = query
-        self.tokens = self._lex(query)
-        self.index = 0
+        self.tokens = _tokens(query)
+        self.current = next(self.tokens)
+        self.previous: Token | None = None
+        self.parens = 0  # parentheses open: a ')' outside any is stray, not a missing term
+        self.depth = 0  # parentheses and NOTs open
 
-    def _lex(self, query: str) -> list[tuple[str, str, int]]:
-        tokens: list[tuple[str, str, int]] = []
-        position = 0
-        while position < len(query):
-            if query[position:].strip() == "":
-                break
-            match = _TOKEN.match(query, position)
-            if match is None or match.lastgroup is None:
-                raise QueryError("unexpected character", position + 1)
-            kind, value = match.lastgroup, match.group(match.lastgroup)
-            start = match.start(kind) + 1
-            if kind == "phrase" and (len(value) < 2 or not value.endswith('"')):
-                raise QueryError('a phrase needs a closing "', start)
-            if kind == "word" and value in ("AND", "OR", "NOT"):
-                kind = value
-            tokens.append((kind, value, start))
-            position = match.end()
-        return tokens
-
-    def peek(self) -> tuple[str, str, int]:
-        if self.index < len(self.tokens):
-            return self.tokens[self.index]
-        return ("end", "", len(self.query) + 1)
-
-    def take(self) -> tuple[str, str, int]:
-        token = self.peek()
-        self.index += 1
+    def advance(self) -> Token:
+        token = self.current
+        self.previous = token
+        if token.kind != "end":
+            self.current = next(self.tokens)
         return token
 
-    def parse(self) -> Predicate:
-        predicate = self.parse_or()
-        kind, _value, position = self.peek()
-        if kind != "end":
-            raise QueryError("unexpected ')'" if kind == "rparen" else f"unexpected {kind}", position)
-        return predicate
+    def parse(self) -> Node:
+        node = self.parse_or()
+        if self.current.kind == ")":
+            raise _stray(self.current)
+        return node
 
-    def parse_or(self) -> Predicate:
+    def parse_or(self) -> Node:
         options = [self.parse_and()]
-        while self.peek()[0] == "OR":
-            self.take()
+        while self.current.kind == "OR":
+            self.advance()
             options.append(self.parse_and())
-        if len(options) == 1:
-            return options[0]
-        return lambda doc: any(p(doc) for p in options)
+        return options[0] if len(options) == 1 else Or(_flatten(Or, options))
 
-    def parse_and(self) -> Predicate:
+    def parse_and(self) -> Node:
         parts = [self.parse_unary()]
-        while self.peek()[0] not in ("OR", "rparen", "end"):
-            if self.peek()[0] == "AND":
-                self.take()
+        while self.current.kind not in ("OR", ")", "end"):
+            if self.current.kind == "AND":
+                self.advance()
             parts.append(self.parse_unary())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda doc: all(p(doc) for p in parts)
+        return parts[0] if len(parts) == 1 else And(_flatten(And, parts))
 
-    def parse_unary(self) -> Predicate:
-        if self.peek()[0] in ("NOT", "minus"):
-            self.take()
-            inner = self.parse_unary()
-            return lambda doc: not inner(doc)
+    def parse_unary(self) -> Node:
+        if self.current.kind in ("NOT", "-"):
+            with self.nested(self.current.position):
+                self.advance()
+                return Not(self.parse_unary())
         return self.parse_atom()
 
-    def parse_atom(self) -> Predicate:
-        kind, value, position = self.take()
-        if kind == "lparen":
-            inner = self.parse_or()
-            if self.take()[0] != "rparen":
-                raise QueryError("expected ')'", self.tokens[self.index - 1][2] if self.index <= len(
-                    self.tokens) else len(self.query) + 1)
-            return inner
-        if kind == "field":
-            return self.parse_field(value, position)
-        if kind == "regex":
-            return self._regex(value, position)
-        if kind in ("word", "phrase"):
-            return _match_words(words(value), None)
-        expected = "a word, phrase, field or '('"
-        found = "end of query" if kind == "end" else repr(value)
-        raise QueryError(f"expected {expected}, found {found}", position)
-
-    def parse_field(self, name: str, position: int) -> Predicate:
-        if name not in FIELDS:
-            raise QueryError(f"unknown field {name!r}; fields are {', '.join(FIELDS)}", position)
-        kind, value, value_position = self.take()
-        if kind not in ("word", "phrase", "AND", "OR", "NOT"):
-            raise QueryError(f"expected a word or phrase after {name}:", value_position)
-        terms = words(value) if name != "url" else (fold(value.strip('"')),)
-        return _match_words(terms, name)
-
-    @staticmethod
-    def _regex(value: str, position: int) -> Predicate:
+    @contextmanager
+    def nested(self, position: int) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise QueryError(f"nested more than {MAX_NESTING} deep", position)
         try:
-            pattern = re.compile(value[1:-1], re.IGNORECASE)
-        except re.error as exc:
-            raise QueryError(f"bad regex: {exc}", position) from None
-        return lambda doc: pattern.search(doc.raw_text) is not None
+            yield
+        finally:
+            self.depth -= 1
+
+    def parse_atom(self) -> Node:
+        token = self.current
+        if token.kind == "term":
+            self.advance()
+            assert token.node is not None
+            return token.node
+        if token.kind == "(":
+            self.advance()
+            if self.current.kind == ")":
+                raise QueryError("empty parentheses: expected a term", self.current.position)
+            self.parens += 1
+            with self.nested(token.position):
+                inner = self.parse_or()
+            self.parens -= 1
+            if self.current.kind != ")":
+                raise QueryError(f"expected ')' to close the '(' at position {token.position}",
+                                 self.current.position)
+            self.advance()
+            return inner
+        if token.kind == ")" and not self.parens:
+            raise _stray(token)
+        raise QueryError(f"expected a term{self._after()}, found {_found(token)}", token.position)
+
+    def _after(self) -> str:
+        previous = self.previous
+        if previous is None:
+            return ""
+        return f" after {previous.text!r}" if previous.kind in ("AND", "OR", "NOT", "-", "(") else ""
+
+
+def _stray(token: Token) -> QueryError:
+    return QueryError("unexpected ')': no '(' to close", token.position)
+
+
+def _found(token: Token) -> str:
+    return token.text if token.kind == "end" else repr(token.text)
+
+
+def _flatten(kind: Callable[..., Node], nodes: list[Node]) -> tuple[Node, ...]:
+    """(a AND (b AND c)) is (a AND b AND c): one level is enough and orders its parts by cost."""
+    flat: list[Node] = []
+    for node in nodes:
+        if isinstance(node, And) and kind is And:
+            flat.extend(node.parts)
+        elif isinstance(node, Or) and kind is Or:
+            flat.extend(node.options)
+        else:
+            flat.append(node)
+    return tuple(flat)

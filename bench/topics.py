@@ -1,0 +1,204 @@
+"""What matching costs: 100 topics against 100,000 stored articles, synthesised in memory.
+
+    PYTHONPATH=. python bench/topics.py [--articles N] [--topics N]
+
+Times what Curator.curate does at each publish, in three steps: wrap the stored stories for matching, index
+the topics' terms (read every article once for all topics; the Curator remembers what it found, so later
+publishes read only new or changed articles) and match the topics. Three publishes: the first after a
+start or a topic change (every article read), then one with the same articles, then one where 1% changed.
+Wall and CPU time are both shown: on a shared machine wall time includes waiting for a core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from feeder.config import TopicConfig
+from feeder.model import Article, Story
+from feeder.topics import Memo, TopicMatcher, candidates, select_stories
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+SOURCES = [f"outlet-{n}" for n in range(40)]
+TAGS = {name: (("world",) if n % 2 else ("uk",)) + (("business",) if n % 5 == 0 else ()) for n, name in
+        enumerate(SOURCES)}
+PLACES = ["Kyïv", "Ukraine", "Russia", "Paris", "Berlin", "Zürich", "São Paulo", "Málaga", "Gaza", "Israel",
+          "Washington", "Beijing", "Taiwan", "London", "Brussels", "Warsaw", "Delhi", "Tokyo", "Nairobi", "Lagos",
+          "Canberra", "Ottawa", "Mexico", "Brazil", "Iran", "Syria", "Sudan", "Kraków", "Łódź", "Reykjavík"]
+SUBJECTS = ["election", "inflation", "central bank", "interest rates", "climate summit", "wildfires",
+            "floods", "heatwave", "energy prices", "gas pipeline", "ceasefire", "peace talks", "drone strike",
+            "trade deal", "tariffs", "strike", "football", "Champions League", "Olympics", "tennis", "AI model",
+            "chip shortage", "vaccine", "hospital waiting lists", "housing market", "stock market", "oil price",
+            "cyber attack", "data breach", "space launch", "earthquake", "storm", "budget", "pensions"]
+VERBS = ["hits", "faces", "warns of", "prepares for", "rejects", "backs", "delays", "announces", "rules out",
+         "braces for", "cuts", "raises", "condemns", "welcomes", "investigates", "reports", "ends", "plans"]
+ACTORS = ["Government", "Prime minister", "President", "Minister", "Opposition", "Court", "Police", "Unions",
+          "Regulator", "Scientists", "Investors", "Voters", "Officials", "Parliament", "UN", "EU", "NATO"]
+FILLER = ["the", "a", "of", "to", "in", "and", "for", "on", "with", "as", "by", "at", "from", "that", "this",
+          "after", "over", "more", "than", "said", "year", "new", "people", "week", "last", "first", "two",
+          "could", "would", "also", "about", "since", "before", "under", "while", "during", "against",
+          "country", "city", "report", "data", "officials", "according", "statement", "expected", "month",
+          "support", "plan", "talks", "warning", "warned", "war", "workers", "market", "prices", "growth",
+          "policy", "public", "service", "local", "national", "international", "economy", "security", "health",
+          "leaders", "agreement", "decision", "analysis"]
+
+
+def headline(rng: random.Random) -> str:
+    return f"{rng.choice(PLACES)}: {rng.choice(ACTORS)} {rng.choice(VERBS)} {rng.choice(SUBJECTS)}"
+
+
+def summary(rng: random.Random, title: str) -> str:
+    sentences = [title + "."]
+    while sum(len(s) for s in sentences) < 500:
+        words = rng.choices(FILLER, k=rng.randint(8, 16))
+        words[rng.randrange(len(words))] = rng.choice(PLACES + SUBJECTS)
+        sentences.append(" ".join(words).capitalize() + ".")
+    return "<p>" + " ".join(sentences) + "</p>"
+
+
+def synthesise(count: int, seed: int = 7) -> list[Story]:
+    """``count`` articles in stories of one to four outlets, newest first, over thirty days."""
+    rng = random.Random(seed)
+    stories: list[Story] = []
+    made = 0
+    while made < count:
+        title = headline(rng)
+        published = NOW - timedelta(minutes=rng.randrange(30 * 24 * 60))
+        outlets = rng.sample(SOURCES, min(rng.choice((1, 1, 1, 2, 2, 3, 4)), count - made))
+        articles = tuple(
+            Article(source=source, guid=f"{source}/{made + n}", url=f"https://{source}.example/{made + n}",
+                    title=title if n == 0 else f"{title} — {source}", published=published, updated=published,
+                    author=rng.choice(("Jane Doe", "Ana Núñez", "Li Wei", "")),
+                    summary=summary(rng, title), categories=(rng.choice(("World", "Business", "Sport")),),
+                    language=rng.choice(("en", "en-GB", "en-US", "fr", "de")),
+                    content_hash=f"{rng.getrandbits(128):032x}")  # stored articles always have one
+            for n, source in enumerate(outlets)
+        )
+        made += len(articles)
+        stories.append(Story(len(stories) + 1, f"s{len(stories)}", published, published, articles))
+    stories.sort(key=lambda s: s.first_published, reverse=True)
+    return stories
+
+
+def topics(count: int, seed: int = 11) -> list[TopicConfig]:
+    """A realistic mix: word lists, phrases, exclusions, every field, and two regexes."""
+    rng = random.Random(seed)
+    shapes: list[Callable[[], str]] = [
+        lambda: f"{_term(rng)} OR {_term(rng)} OR {_term(rng)}",
+        lambda: f'"{rng.choice(SUBJECTS)}" {rng.choice(PLACES)}',
+        lambda: f"{_term(rng)} -{rng.choice(FILLER)}",
+        lambda: f"title:{_word(rng.choice(PLACES))} ({_term(rng)} OR {_term(rng)})",
+        lambda: f"{_term(rng)} lang:en",
+        lambda: f"tag:world {_term(rng)} NOT source:{rng.choice(SOURCES)}",
+        lambda: f'author:"jane doe" {_term(rng)}',
+        lambda: f"category:business ({_term(rng)} OR {_term(rng)})",
+        lambda: f"url:outlet-1 {_term(rng)}",
+        lambda: f'{_term(rng)} -"{rng.choice(SUBJECTS)}"',
+    ]
+    regex = rf"/{_word(rng.choice(SUBJECTS))}\s+\w+/ {_term(rng)}"  # "for the rare case": 2 topics in 100
+    made = []
+    for n in range(count):
+        settings: dict[str, object] = {}
+        if n % 7 == 0:
+            settings["min_outlets"] = 2
+        if n % 5 == 0:
+            settings["rank"] = "coverage"
+        if n % 3 == 0:
+            settings["per_source_max"] = 3
+        if n % 4 == 0:
+            settings["max_age"] = timedelta(days=7)
+        query = regex if n % 50 == 9 else shapes[n % len(shapes)]()
+        made.append(TopicConfig(slug=f"t{n}", title=f"T{n}", query=query,
+                                **settings))  # type: ignore[arg-type]
+    return made
+
+
+def _word(text: str) -> str:
+    return text.split()[0]
+
+
+def _term(rng: random.Random) -> str:
+    return _word(rng.choice(PLACES + SUBJECTS))
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Took:
+    wall: float
+    cpu: float  # this process only: the machine is shared, so wall time alone overstates the cost
+
+    def __add__(self, other: Took) -> Took:
+        return Took(self.wall + other.wall, self.cpu + other.cpu)
+
+    def __str__(self) -> str:
+        return f"{self.wall:6.2f} s wall {self.cpu:6.2f} s cpu"
+
+
+def timed(func: Callable[[], T]) -> tuple[T, Took]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = func()
+    return result, Took(time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--topics", type=int, default=100)
+    args = parser.parse_args()
+    stories = synthesise(args.articles)
+    configs = topics(args.topics)
+    gc.freeze()  # what the daemon holds long-term is not garbage: keep the collector off it while timing
+
+    memo = Memo()
+    articles = sum(len(s.articles) for s in stories)
+    print(f"{articles} articles in {len(stories)} stories, {len(configs)} topics, terms remembered between "
+          "publishes (Curator)")
+    rounds = [("first publish (reads every article)", stories),
+              ("next publish (same articles, fresh objects)", stories),
+              ("next publish (1% of articles new or changed)", _changed(stories, every=100))]
+    for name, stored in rounds:
+        print(name)
+        chosen, wrap, index, match = _publish(_fresh(stored), configs, memo)
+        print(f"  wrap articles in stories:     {wrap}")
+        print(f"  index the topics' terms:      {index}")
+        print(f"  match {len(configs)} topics:              {match}   ({sum(len(c) for c in chosen)} entries)")
+        print(f"  total:                        {wrap + index + match}   goal < 2 s")
+
+
+def _publish(stories: list[Story], configs: list[TopicConfig], memo: Memo) -> tuple[list[list[Story]], Took, Took,
+                                                                               Took]:
+    """What Curator.curate does, timed step by step."""
+    pool, wrap = timed(lambda: candidates(stories, TAGS))
+    matchers = [TopicMatcher(t, TAGS) for t in configs]
+    _, index = timed(lambda: pool.articles.prepare((t for m in matchers for t in m.query.vocabulary()), memo))
+    chosen, match = timed(lambda: [select_stories(m, pool, NOW) for m in matchers])
+    return chosen, wrap, index, match
+
+
+def _changed(stories: list[Story], every: int) -> list[Story]:
+    """The same stories with one article in ``every`` edited (a new content hash: the memo cannot help)."""
+    count = 0
+
+    def edit(article: Article) -> Article:
+        nonlocal count
+        count += 1
+        return replace(article, content_hash="edited" + article.content_hash) if count % every == 0 else article
+
+    return [replace(s, articles=tuple(edit(a) for a in s.articles)) for s in stories]
+
+
+def _fresh(stories: list[Story]) -> list[Story]:
+    """New objects, as the store gives at each publish: nothing cached on the old ones can help."""
+    return [replace(s, articles=tuple(replace(a) for a in s.articles)) for s in stories]
+
+
+if __name__ == "__main__":
+    main()
