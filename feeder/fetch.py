@@ -162,20 +162,34 @@ class _Inflater:
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
             raise FetchError(f"unsupported Content-Encoding {encoding!r}")
         self._coding = codings[0] if codings else ""
-        wbits = zlib.MAX_WBITS | 16 if self._coding in ("gzip", "x-gzip") else zlib.MAX_WBITS
-        self._zlib = zlib.decompressobj(wbits) if self._coding else None
+        self._gzip = self._coding in ("gzip", "x-gzip")
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if self._gzip else zlib.MAX_WBITS) if self._coding else None
+        self._started = False
 
     def feed(self, data: bytes, room: int) -> list[bytes]:
+        """Inflate ``data``, stopping once more than ``room`` bytes came out (the caller then gives up)."""
         if self._zlib is None:
             return [data]
-        out: list[bytes] = []
         try:
-            piece = self._zlib.decompress(data, room)
-            out.append(piece)
-            while self._zlib.unconsumed_tail and sum(map(len, out)) <= room:
-                out.append(self._zlib.decompress(self._zlib.unconsumed_tail, room))
+            return self._inflate(data, room)
         except zlib.error as exc:
-            raise FetchError(f"corrupt {self._coding} body: {exc}") from None
+            if self._gzip or self._started:
+                raise FetchError(f"corrupt {self._coding} body: {exc}") from None
+            # Many servers send raw deflate (no zlib header) under "deflate"; browsers accept both.
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+            try:
+                return self._inflate(data, room)
+            except zlib.error as exc2:
+                raise FetchError(f"corrupt {self._coding} body: {exc2}") from None
+
+    def _inflate(self, data: bytes, room: int) -> list[bytes]:
+        assert self._zlib is not None
+        out = [self._zlib.decompress(data, room)]
+        self._started = True
+        produced = len(out[0])
+        while self._zlib.unconsumed_tail and produced <= room:
+            out.append(self._zlib.decompress(self._zlib.unconsumed_tail, room - produced + 1))
+            produced += len(out[-1])
         return out
 
 
@@ -257,8 +271,8 @@ def after_failure(state: SourceState, error: str, interval: timedelta, now: date
     """State after an error: exponential backoff capped at a day; 410 Gone stops polling."""
     failures = state.failures + 1
     backoff = min(interval * (2 ** min(failures - 1, 16)), max(MAX_BACKOFF, interval))
-    if retry_after is not None:
-        backoff = max(interval, min(retry_after, MAX_BACKOFF))
+    if retry_after is not None:  # the server's wish can only make us wait longer, and not past a day
+        backoff = max(backoff, min(retry_after, MAX_BACKOFF))
     return replace(
         state,
         last_attempt=now,

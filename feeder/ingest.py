@@ -45,6 +45,11 @@ def parse_and_normalise(body: bytes, url: str, content_type: str, source: str,
                         fetched_at: datetime) -> tuple[ParsedFeed, list[Article]]:
     """The CPU part of a refresh: pure, so it can run in any worker."""
     parsed = parse_document(body, url, content_type)
+    # A truncated document leaves feedparser with empty husks of entries: nothing to store or publish.
+    readable = tuple(e for e in parsed.entries if e.title or e.link or e.guid or e.summary or e.content)
+    if len(readable) < len(parsed.entries):
+        problem = parsed.problem or f"{len(parsed.entries) - len(readable)} unreadable entries dropped"
+        parsed = replace(parsed, entries=readable, problem=problem)
     return parsed, normalise_all(parsed, source, url, fetched_at)
 
 
@@ -78,15 +83,23 @@ class Pipeline:
 
     async def refresh_all(self, sources: Sequence[SourceConfig] | None = None) -> list[RefreshOutcome]:
         chosen = self.config.sources if sources is None else sources
-        return list(await asyncio.gather(*(self.refresh(s) for s in chosen)))
+        # One query for every state, off the event loop, instead of one blocking query per source.
+        states = await self._in(self.writer, self.store.source_states)
+        return list(await asyncio.gather(*(self.refresh(s, states.get(s.name)) for s in chosen)))
 
-    async def refresh(self, source: SourceConfig) -> RefreshOutcome:
-        """Refresh one source; every failure ends up in its state and the outcome, never raised."""
+    async def refresh(self, source: SourceConfig, stored: SourceState | None = None) -> RefreshOutcome:
+        """Refresh one source; every failure ends up in its state and the outcome, never raised.
+
+        ``stored`` is the source's saved state when the caller already has it.
+        """
         started = time.monotonic()
         now = datetime.now(UTC)
-        state = self.store.source_state(source.name) or SourceState(source.name, url=source.url)
-        if state.url != source.url and not state.redirect_to and source.kind != "files":
-            state = replace(state, url=source.url)  # the config's URL changed: it wins over an old redirect
+        if stored is None:
+            stored = await self._in(self.writer, self.store.source_state, source.name)
+        state = current_state(source, stored)
+        if state.gone:  # 410 Gone: never asked again until the config names another URL
+            log.debug("source=%s gone, not fetched", source.name)
+            return RefreshOutcome(source.name, "gone", error=state.error)
         try:
             outcome, state = await self._refresh(source, state, now)
         except FetchError as exc:
@@ -99,6 +112,9 @@ class Pipeline:
             state = after_failure(state, error, self.config.interval_of(source), now)
             outcome = RefreshOutcome(source.name, "error", error=error)
         await self._in(self.writer, self.store.save_source_state, state)
+        if state.url != stored_url(stored, source):
+            log.warning("source=%s permanent redirect adopted: now fetched from %s (was %s)", source.name,
+                        state.url, stored_url(stored, source))
         outcome = replace(outcome, seconds=time.monotonic() - started)
         _log_outcome(outcome, state)
         return outcome
@@ -114,7 +130,8 @@ class Pipeline:
         parsed, articles = await self._in(self.parser, parse_and_normalise, result.body, result.url,
                                           result.content_type, source.name, now)
         if parsed.problem and not parsed.entries:
-            raise FetchError(parsed.problem, result.status)
+            raise FetchError(f"not a feed: {parsed.problem}" if "not a feed" not in parsed.problem
+                             else parsed.problem, result.status)
         ingested = await self._ingest(source.name, articles, now)
         state = after_success(state, result, interval, now, len(articles))
         state = replace(state, title=parsed.title or state.title, link=parsed.link or state.link)
@@ -179,6 +196,25 @@ class Pipeline:
 
     async def publish_async(self) -> list[str]:
         return await self._in(self.writer, self.publish)
+
+
+def current_state(source: SourceConfig, stored: SourceState | None) -> SourceState:
+    """The saved state, or a fresh one when there is none or the config now names another URL.
+
+    A new configured URL wins over an adopted redirect, and the old URL's validators, backoff and
+    410 do not apply to it.
+    """
+    if stored is None or (source.kind != "files" and stored.config_url != source.url):
+        fresh = SourceState(source.name, url=source.url, config_url=source.url)
+        if stored is None:
+            return fresh
+        return replace(fresh, title=stored.title, link=stored.link, entries_seen=stored.entries_seen,
+                       last_attempt=stored.last_attempt, last_success=stored.last_success)
+    return stored
+
+
+def stored_url(stored: SourceState | None, source: SourceConfig) -> str:
+    return stored.url if stored is not None and stored.config_url == source.url else source.url
 
 
 def _outcome(source: str, ingested: IngestResult) -> RefreshOutcome:

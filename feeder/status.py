@@ -8,7 +8,8 @@ from typing import Any
 from feeder.config import SourceConfig
 from feeder.model import SourceState
 
-COLUMNS = ("name", "kind", "status", "failures", "entries_seen", "last_success", "next_fetch", "error")
+COLUMNS = ("name", "kind", "status", "failures", "entries_seen", "last_attempt", "last_success", "next_fetch",
+           "etag", "last_modified", "error")
 
 
 def source_status(source: SourceConfig, state: SourceState | None) -> dict[str, Any]:
@@ -42,7 +43,10 @@ def status_table(records: list[dict[str, Any]]) -> str:
 
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= _WIDEST else text[:_WIDEST - 3] + "..."
+
+
+_WIDEST = 60
 
 
 def _iso(moment: datetime | None) -> str:
