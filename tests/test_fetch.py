@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from lxml import etree
 
@@ -44,10 +45,15 @@ def _items(prefix: str, count: int = 2) -> list[dict[str, str]]:
             for i in range(count)]
 
 
-def _fetch(url: str, etag: str = "", last_modified: str = "", **config: Any) -> FetchResult:
-    """One fetch through a fresh Fetcher; ``config`` overrides FetchConfig fields."""
+def _fetch(url: str, etag: str = "", last_modified: str = "", transport: str = "default",
+           **config: Any) -> FetchResult:
+    """One fetch through a fresh Fetcher; ``config`` overrides FetchConfig fields.
+
+    ``transport="httpx"`` uses httpx's own transport instead of the default (aiohttp's).
+    """
     async def go() -> FetchResult:
-        fetcher = Fetcher(FetchConfig(**config))
+        own = httpx.AsyncHTTPTransport() if transport == "httpx" else None
+        fetcher = Fetcher(FetchConfig(**config), transport=own)
         try:
             return await fetcher.fetch(url, etag, last_modified)
         finally:
@@ -55,11 +61,15 @@ def _fetch(url: str, etag: str = "", last_modified: str = "", **config: Any) -> 
     return asyncio.run(go())
 
 
-def _fetch_error(url: str, **config: Any) -> FetchError:
+def _fetch_error(url: str, **options: Any) -> FetchError:
     with pytest.raises(FetchError) as caught:
-        _fetch(url, **config)
+        _fetch(url, **options)
     assert "\n" not in str(caught.value)
     return caught.value
+
+
+def _last_headers(server: FeedServer) -> dict[str, str]:
+    return {name.lower(): value for name, value in server.requests[-1][1].items()}
 
 
 # -- misbehaving routes ------------------------------------------------------------------------------
@@ -131,36 +141,39 @@ def test_conditional_get_sends_both_validators_and_304_has_no_body(feed_server: 
     assert first.content_type == RSS["Content-Type"]  # goes to the parser with the bytes
     again = _fetch(url, first.etag, first.last_modified)
     assert (again.status, again.body) == (304, None)
-    sent = feed_server.requests[-1][1]
-    assert sent["If-None-Match"] == '"v1"' and sent["If-Modified-Since"] == first.last_modified
-    assert sent["User-Agent"].startswith("feeder/")
+    sent = _last_headers(feed_server)
+    assert sent["if-none-match"] == '"v1"' and sent["if-modified-since"] == first.last_modified
+    assert sent["user-agent"].startswith("feeder/")
 
 
 def test_user_agent_is_configurable(feed_server: FeedServer) -> None:
     url = feed_server.add("/feed", Reply(200, rss(_items("a")), RSS))
     _fetch(url, user_agent="feeder-test/9 (+http://127.0.0.1/)")
-    assert feed_server.requests[-1][1]["User-Agent"] == "feeder-test/9 (+http://127.0.0.1/)"
+    assert _last_headers(feed_server)["user-agent"] == "feeder-test/9 (+http://127.0.0.1/)"
 
 
-def test_slow_drip_is_cut_by_the_total_timeout(feed_server: FeedServer) -> None:
+@pytest.mark.parametrize("transport", ["default", "httpx"])
+def test_slow_drip_is_cut_by_the_total_timeout(feed_server: FeedServer, transport: str) -> None:
     url = feed_server.add("/drip", _drip())
     started = time.monotonic()
-    error = _fetch_error(url, timeout=timedelta(seconds=1))
+    error = _fetch_error(url, transport=transport, timeout=timedelta(seconds=1))
     assert "timed out after 1s" in str(error)
     assert time.monotonic() - started < 3
 
 
-def test_endless_body_is_capped(feed_server: FeedServer) -> None:
+@pytest.mark.parametrize("transport", ["default", "httpx"])
+def test_endless_body_is_capped(feed_server: FeedServer, transport: str) -> None:
     url = feed_server.add("/endless", _endless)
-    assert "body larger than 1048576 bytes" in str(_fetch_error(url, max_bytes=MB))
+    assert "body larger than 1048576 bytes" in str(_fetch_error(url, transport=transport, max_bytes=MB))
 
 
-def test_gzip_bomb_is_rejected_while_memory_stays_small(feed_server: FeedServer) -> None:
+@pytest.mark.parametrize("transport", ["default", "httpx"])
+def test_gzip_bomb_is_rejected_while_memory_stays_small(feed_server: FeedServer, transport: str) -> None:
     url = feed_server.add("/bomb", _bomb_reply())
     assert len(_gzip_bomb()) < 100_000
     tracemalloc.start()
     try:
-        error = _fetch_error(url, max_bytes=MB)
+        error = _fetch_error(url, transport=transport, max_bytes=MB)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -181,7 +194,7 @@ def test_gzip_and_raw_deflate_bodies_within_the_cap_are_inflated(feed_server: Fe
 def test_unbounded_content_encodings_are_refused(feed_server: FeedServer) -> None:
     url = feed_server.add("/br", Reply(200, b"\x8b\x00\x80hello\x03", {**RSS, "Content-Encoding": "br"}))
     assert "unsupported Content-Encoding 'br'" in str(_fetch_error(url))
-    assert feed_server.requests[-1][1]["Accept-Encoding"] == "gzip, deflate"
+    assert _last_headers(feed_server)["accept-encoding"] == "gzip, deflate"
 
 
 def test_redirect_loop_and_long_chains_stop(feed_server: FeedServer) -> None:
@@ -220,7 +233,7 @@ def test_empty_body_and_http_errors_are_one_line(feed_server: FeedServer) -> Non
     assert (str(error), error.status, error.retry_after) == ("HTTP 503 Service Unavailable", 503,
                                                              timedelta(seconds=120))
     refused = _fetch_error("http://127.0.0.1:9/feed")
-    assert refused.status == 0 and str(refused).startswith("ConnectError")
+    assert refused.status == 0 and str(refused).startswith("ClientConnectorError: Cannot connect to host")
 
 
 # -- the polling policy ------------------------------------------------------------------------------
@@ -352,7 +365,7 @@ BROKEN: dict[str, tuple[Callable[[FeedServer], Any], str]] = {
     "json": (lambda s: Reply(200, b'{"items": []}', {"Content-Type": "application/json"}), "not a feed"),
     "redirect-loop": (lambda s: Reply(302, b"", {"Location": "/flaky"}), "redirect loop"),
     "redirect-to-file": (lambda s: Reply(302, b"", {"Location": "file:///etc/passwd"}), "only http(s) URLs"),
-    "closed-port": (lambda s: Reply(301, b"", {"Location": "http://127.0.0.1:9/feed"}), "ConnectError"),
+    "closed-port": (lambda s: Reply(301, b"", {"Location": "http://127.0.0.1:9/feed"}), "Cannot connect"),
 }
 
 
