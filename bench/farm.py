@@ -22,7 +22,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -30,9 +30,10 @@ from xml.sax.saxutils import escape
 
 from aiohttp import web
 
-WORDS = ("market minister council energy river election summit storm court budget harbour report "
-         "vaccine school rail strike festival museum drought league treaty border satellite reform "
-         "inflation wildfire senate airport bridge harvest coalition protest verdict orbit archive").split()
+WORDS = ("market", "minister", "council", "energy", "river", "election", "summit", "storm", "court", "budget",
+         "harbour", "report", "vaccine", "school", "rail", "strike", "festival", "museum", "drought", "league",
+         "treaty", "border", "satellite", "reform", "inflation", "wildfire", "senate", "airport", "bridge",
+         "harvest", "coalition", "protest", "verdict", "orbit", "archive")
 EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
 LAST_MODIFIED = format_datetime(EPOCH, usegmt=True)
 SHARED_HEADLINES = 300  # pool of wire headlines several feeds run
@@ -171,10 +172,8 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--port", type=int, default=0, help="0: any free port (the URL is printed)")
     args = parser.parse_args()
-    try:
+    with suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(args.feeds, args.port))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import httpx
 from httpx_aiohttp import AiohttpTransport
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from farm import running_farm  # noqa: E402
+from farm import running_farm
 
 TRANSPORTS = ("httpx", "aiohttp")
 

@@ -68,6 +68,7 @@ class Pipeline:
         self.parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
         self.dedup = self._fresh_dedup()
         self.store.load_dedup_window(self.dedup)
+        self.states = _StateWriter(store, self.writer)
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)
@@ -111,7 +112,7 @@ class Pipeline:
             error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             state = after_failure(state, error, self.config.interval_of(source), now)
             outcome = RefreshOutcome(source.name, "error", error=error)
-        await self._in(self.writer, self.store.save_source_state, state)
+        await self.states.save(state)
         if state.url != stored_url(stored, source):
             log.warning("source=%s permanent redirect adopted: now fetched from %s (was %s)", source.name,
                         state.url, stored_url(stored, source))
@@ -196,6 +197,47 @@ class Pipeline:
 
     async def publish_async(self) -> list[str]:
         return await self._in(self.writer, self.publish)
+
+
+class _StateWriter:
+    """Saves source states on the writer thread, many per transaction.
+
+    Saves that arrive while a batch is being written wait and go together in the next one; each
+    caller still returns only once its own state is committed.
+    """
+
+    def __init__(self, store: Store, writer: ThreadPoolExecutor) -> None:
+        self.store = store
+        self.writer = writer
+        self.pending: list[tuple[SourceState, asyncio.Future[None]]] = []
+        self.flushing = False
+        self._task: asyncio.Task[None] | None = None  # held: the loop keeps only a weak reference
+
+    async def save(self, state: SourceState) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.pending.append((state, done))
+        if not self.flushing:
+            self.flushing = True
+            self._task = asyncio.get_running_loop().create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        try:
+            while self.pending:
+                batch, self.pending = self.pending, []
+                try:
+                    await asyncio.get_running_loop().run_in_executor(
+                        self.writer, self.store.save_source_states, [state for state, _ in batch])
+                except Exception as exc:  # every waiter hears of it: its state was not saved
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self.flushing = False
 
 
 def current_state(source: SourceConfig, stored: SourceState | None) -> SourceState:
