@@ -147,6 +147,9 @@ class Fetcher:
 async def _read_body(response: httpx.Response, limit: int) -> bytes:
     """The decoded body, counted as it is inflated so that a small bomb cannot grow past ``limit``."""
     inflater = _Inflater(response.headers.get("content-encoding", ""))
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:  # even encoded, it could only inflate further
+        raise FetchError(f"body larger than {limit} bytes (Content-Length {declared})")
     parts: list[bytes] = []
     size = 0
     async for raw in response.aiter_raw():

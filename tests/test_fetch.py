@@ -87,10 +87,10 @@ def _drip(interval: float = 0.2) -> Callable[[BaseHTTPRequestHandler], None]:
 
 
 def _endless(request: BaseHTTPRequestHandler) -> None:
-    """A body that never ends, as fast as the client reads it."""
+    """A body that never ends, as fast as the client reads it, with no length to warn of it."""
     request.send_response(200)
     request.send_header("Content-Type", "application/rss+xml")
-    request.send_header("Content-Length", str(10**12))
+    request.send_header("Connection", "close")  # the body ends when the connection does: never
     request.end_headers()
     chunk = b"<!-- filler -->" * 4096
     _write_until_closed(request, lambda: chunk, 0.0)
@@ -168,6 +168,17 @@ def test_endless_body_is_capped(feed_server: FeedServer, transport: str) -> None
 
 
 @pytest.mark.parametrize("transport", ["default", "httpx"])
+def test_a_declared_oversized_body_is_refused_before_reading(feed_server: FeedServer) -> None:
+    url = feed_server.add("/huge", Reply(200, b"x" * (MB + 1), RSS))
+    assert str(_fetch_error(url, max_bytes=MB)) == f"body larger than {MB} bytes (Content-Length {MB + 1})"
+
+
+def test_a_feed_with_the_wrong_content_type_is_still_read(run: Run) -> None:
+    run.server.add("/flaky", Reply(200, rss(_items("plain")), {"Content-Type": "text/plain"}))
+    run.once()
+    assert {"plain story 0", "plain story 1"} <= run.titles()
+
+
 def test_gzip_bomb_is_rejected_while_memory_stays_small(feed_server: FeedServer, transport: str) -> None:
     url = feed_server.add("/bomb", _bomb_reply())
     assert len(_gzip_bomb()) < 100_000
