@@ -14,12 +14,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +51,7 @@ def _config_text(urls: list[str], concurrency: int) -> str:
             f"per_host = {concurrency}\n{sources}")  # the whole farm is one host
 
 
-async def _pipeline(urls: list[str], transport: str, concurrency: int) -> dict[str, Any]:
+async def _pipeline(urls: list[str], transport: str, concurrency: int, processes: int) -> dict[str, Any]:
     from feeder.config import load_config
     from feeder.fetch import Fetcher
     from feeder.ingest import Pipeline
@@ -60,7 +62,8 @@ async def _pipeline(urls: list[str], transport: str, concurrency: int) -> dict[s
     config = load_config(folder / "config.toml")
     store = Store(config.database)
     fetcher = Fetcher(config.fetch, transport=make_transport(transport, concurrency))
-    pipeline = Pipeline(config, store, fetcher)
+    parser = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) if processes else None
+    pipeline = Pipeline(config, store, fetcher, parser)
     try:
         started = time.perf_counter()
         cold = await pipeline.refresh_all()
@@ -82,9 +85,9 @@ async def _pipeline(urls: list[str], transport: str, concurrency: int) -> dict[s
     }
 
 
-def run_pipeline_child(base: str, feeds: int, transport: str, concurrency: int) -> dict[str, Any]:
+def run_pipeline_child(base: str, feeds: int, transport: str, concurrency: int, processes: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", transport, "--base", base, "--feeds", str(feeds),
-               "--concurrency", str(concurrency)]
+               "--concurrency", str(concurrency), "--parse-processes", str(processes)]
     out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
@@ -150,12 +153,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--transport", choices=(*TRANSPORTS, "both"), default="both")
     parser.add_argument("--parse-sample", type=int, default=4, help="parse every Nth feed, scale up")
+    parser.add_argument("--parse-processes", type=int, default=0,
+                        help="parse in a pool of N processes (0: the Pipeline's default thread)")
     parser.add_argument("--child", choices=TRANSPORTS, help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         urls = [f"{args.base}/feed/{i}" for i in range(args.feeds)]
-        print(json.dumps(asyncio.run(_pipeline(urls, args.child, args.concurrency))))
+        print(json.dumps(asyncio.run(_pipeline(urls, args.child, args.concurrency, args.parse_processes))))
         return
 
     transports = TRANSPORTS if args.transport == "both" else (args.transport,)
@@ -169,7 +174,8 @@ def main() -> None:
         megabytes = sum(map(len, bodies)) / 1e6
         parse = parse_seconds(urls, bodies, args.parse_sample)
         del bodies
-        runs = {t: run_pipeline_child(farm.base, args.feeds, t, args.concurrency) for t in transports}
+        runs = {t: run_pipeline_child(farm.base, args.feeds, t, args.concurrency, args.parse_processes)
+                for t in transports}
 
     print(f"\nfloor, fetch only ({megabytes:.0f} MB, no parsing):")
     for name, seconds in floors.items():
@@ -177,7 +183,8 @@ def main() -> None:
     print(f"parse + normalise, 1 thread (every {args.parse_sample}th feed, scaled): {parse:6.2f} s")
     for transport, run in runs.items():
         floor = floors["aiohttp" if transport == "aiohttp" else "httpx (own transport)"]
-        print(f"\nfeeder Pipeline, transport {transport}:")
+        where = f"{args.parse_processes} processes" if args.parse_processes else "1 thread"
+        print(f"\nfeeder Pipeline, transport {transport}, parsing in {where}:")
         print(f"  cold (200) {run['cold_s']:6.2f} s  {_rate(args.feeds, run['cold_s'])} feeds "
               f"{_rate(run['entries'], run['cold_s'])} entries  ok={run['cold_ok']}")
         print(f"  warm (304) {run['warm_s']:6.2f} s  {_rate(args.feeds, run['warm_s'])} feeds  "

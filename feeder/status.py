@@ -43,10 +43,7 @@ def status_table(records: list[dict[str, Any]]) -> str:
 
 def _cell(value: Any) -> str:
     text = "" if value is None else str(value)
-    return text if len(text) <= _WIDEST else text[:_WIDEST - 3] + "..."
-
-
-_WIDEST = 60
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _iso(moment: datetime | None) -> str:
