@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 from lxml import etree
 
 import feeder.ingest
@@ -564,3 +565,21 @@ def _config_sources(run: Run) -> tuple[Any, ...]:
     from feeder.config import load_config
 
     return load_config(run.config).sources
+
+
+def test_a_database_from_before_config_url_still_opens(tmp_path: Path) -> None:
+    import sqlite3
+
+    from feeder.store import Store
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE sources (name VARCHAR(100) PRIMARY KEY, url TEXT NOT NULL DEFAULT '', "
+                    "etag TEXT NOT NULL DEFAULT '')")  # other columns elided: only the new one matters here
+        old.execute("INSERT INTO sources (name, url, etag) VALUES ('a', 'http://127.0.0.1/', '\"e\"')")
+    store = Store(f"sqlite:///{path}")
+    try:
+        columns = {c["name"] for c in sqlalchemy.inspect(store.engine).get_columns("sources")}
+        assert "config_url" in columns
+    finally:
+        store.close()

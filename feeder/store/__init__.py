@@ -9,7 +9,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 
 from feeder.dedup import Deduplicator, Headline
@@ -35,6 +48,7 @@ class Store:
         self.url = url
         self.engine = _engine(url)
         metadata.create_all(self.engine)
+        _add_missing_source_columns(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -219,6 +233,15 @@ class _Ingest:
     def _outranks(self, article: Article, source: str, published: datetime) -> bool:
         mine, theirs = self.priorities.get(article.source, 0), self.priorities.get(source, 0)
         return mine > theirs or (mine == theirs and article.published < published)
+
+
+def _add_missing_source_columns(engine: Engine) -> None:
+    """create_all() makes missing tables, not missing columns: add text columns newer than the database."""
+    present = {column["name"] for column in inspect(engine).get_columns("sources")}
+    with engine.begin() as conn:
+        for column in sources.columns:
+            if column.name not in present and isinstance(column.type, Text):
+                conn.execute(text(f"ALTER TABLE sources ADD COLUMN {column.name} TEXT NOT NULL DEFAULT ''"))
 
 
 def _engine(url: str) -> Engine:
