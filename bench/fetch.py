@@ -81,8 +81,16 @@ async def _pipeline(urls: list[str], transport: str, concurrency: int, processes
         "cold_ok": sum(o.outcome in ("new", "unchanged") for o in cold),
         "warm_304": sum(o.outcome == "not-modified" for o in warm),
         "errors": sorted({o.error for o in (*cold, *warm) if o.error})[:3],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _peak_rss_mb() -> float:
+    """VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report its parent's."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_pipeline_child(base: str, feeds: int, transport: str, concurrency: int, processes: int) -> dict[str, Any]:
