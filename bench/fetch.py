@@ -62,6 +62,7 @@ async def _pipeline(urls: list[str], transport: str, concurrency: int, processes
     config = load_config(folder / "config.toml")
     store = Store(config.database)
     fetcher = Fetcher(config.fetch, transport=make_transport(transport, concurrency))
+    cpu = _count_cpu(store)
     parser = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) if processes else None
     pipeline = Pipeline(config, store, fetcher, parser)
     try:
@@ -82,7 +83,31 @@ async def _pipeline(urls: list[str], transport: str, concurrency: int, processes
         "warm_304": sum(o.outcome == "not-modified" for o in warm),
         "errors": sorted({o.error for o in (*cold, *warm) if o.error})[:3],
         "peak_rss_mb": _peak_rss_mb(),
+        "parse_cpu_s": cpu["parse"], "store_cpu_s": cpu["store"],
     }
+
+
+def _count_cpu(store: Any) -> dict[str, float]:
+    """Thread CPU seconds spent in parse_and_normalise and Store.ingest during the run (cold + warm).
+
+    Only meaningful when parsing runs in a thread: a process pool's CPU is not seen here.
+    """
+    import feeder.ingest
+
+    spent = {"parse": 0.0, "store": 0.0}
+
+    def counted(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return func(*args)
+            finally:
+                spent[name] += time.thread_time() - started
+        return run
+
+    feeder.ingest.parse_and_normalise = counted("parse", feeder.ingest.parse_and_normalise)
+    store.ingest = counted("store", store.ingest)
+    return spent
 
 
 def _peak_rss_mb() -> float:
@@ -199,6 +224,10 @@ def main() -> None:
               f"304={run['warm_304']}")
         print(f"  cold / (floor {floor:.2f} s + parse {parse:.2f} s) = {run['cold_s'] / (floor + parse):.2f}x"
               f"   peak RSS {run['peak_rss_mb']:.0f} MB")
+        if not args.parse_processes:
+            print(f"  CPU inside the cold+warm runs: parse+normalise {run['parse_cpu_s']:.2f} s, "
+                  f"store ingest {run['store_cpu_s']:.2f} s; cold / (floor + both) = "
+                  f"{run['cold_s'] / (floor + run['parse_cpu_s'] + run['store_cpu_s']):.2f}x")
         if run["errors"]:
             print(f"  errors: {run['errors']}")
 
