@@ -68,7 +68,7 @@ class Pipeline:
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-store")
         self.parser = parser or ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
         # Fetching outruns parsing and storing: without a bound, every fetched body of a cold run
-        # waits in memory for the parser (621 MB peak on the 2,000-feed farm).
+        # waits in memory for the parser (600 farm feeds: 165 MB peak RSS unbounded, 106 MB bounded).
         self._in_progress = asyncio.Semaphore(2 * config.fetch.concurrency)
         self.dedup = self._fresh_dedup()
         self.store.load_dedup_window(self.dedup)
