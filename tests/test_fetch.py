@@ -583,3 +583,58 @@ def test_a_database_from_before_config_url_still_opens(tmp_path: Path) -> None:
         assert "config_url" in columns
     finally:
         store.close()
+
+
+class _Gauge:
+    """Counts requests a server is answering at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.now = self.peak = 0
+
+    def slow_reply(self, request: BaseHTTPRequestHandler) -> Reply:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        time.sleep(0.15)
+        with self.lock:
+            self.now -= 1
+        return Reply(200, rss(_items("c")), RSS)
+
+
+def test_global_and_per_host_limits_hold(feed_server: FeedServer) -> None:
+    other = FeedServer()  # another port: another host as far as the per-host limit goes
+    threading.Thread(target=other.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    gauges = {"one": _Gauge(), "other": _Gauge(), "both": _Gauge()}
+    both = gauges["both"]
+
+    def counted(gauge: _Gauge) -> Callable[[BaseHTTPRequestHandler], Reply]:
+        def handler(request: BaseHTTPRequestHandler) -> Reply:
+            with both.lock:
+                both.now += 1
+                both.peak = max(both.peak, both.now)
+            try:
+                return gauge.slow_reply(request)
+            finally:
+                with both.lock:
+                    both.now -= 1
+        return handler
+
+    urls = [feed_server.add(f"/c{i}", counted(gauges["one"])) for i in range(8)]
+    urls += [other.add(f"/c{i}", counted(gauges["other"])) for i in range(8)]
+
+    async def fetch_all() -> None:
+        fetcher = Fetcher(FetchConfig(concurrency=4, per_host=3))
+        try:
+            await asyncio.gather(*(fetcher.fetch(url) for url in urls))
+        finally:
+            await fetcher.aclose()
+
+    try:
+        asyncio.run(fetch_all())
+    finally:
+        other.httpd.shutdown()
+        other.httpd.server_close()
+    # Never above the limits, and in parallel up to them (the lower bounds allow for a slow machine).
+    assert 2 <= gauges["one"].peak <= 3 and 2 <= gauges["other"].peak <= 3  # per host
+    assert 3 <= both.peak <= 4  # in all
