@@ -100,3 +100,4 @@ class SourceState:
     entries_seen: int = 0
     gone: bool = False
     redirect_to: str = ""  # a permanent redirect seen once; adopted when the next fetch sees it again
+    config_url: str = ""  # the configured URL ``url`` derives from: when the config changes, polling restarts

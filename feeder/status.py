@@ -8,7 +8,8 @@ from typing import Any
 from feeder.config import SourceConfig
 from feeder.model import SourceState
 
-COLUMNS = ("name", "kind", "status", "failures", "entries_seen", "last_success", "next_fetch", "error")
+COLUMNS = ("name", "kind", "status", "failures", "entries_seen", "last_attempt", "last_success", "next_fetch",
+           "etag", "last_modified", "error")
 
 
 def source_status(source: SourceConfig, state: SourceState | None) -> dict[str, Any]:

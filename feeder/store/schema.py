@@ -63,6 +63,7 @@ sources = Table(
     Column("entries_seen", Integer, nullable=False, default=0),
     Column("gone", Boolean, nullable=False, default=False),
     Column("redirect_to", Text, nullable=False, default=""),
+    Column("config_url", Text, nullable=False, default=""),
     Index("ix_sources_next_fetch", "next_fetch"),
 )
 
