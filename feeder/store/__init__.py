@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -194,8 +194,24 @@ class Store:
             return conn.execute(delete(stories).where(stories.c.id.not_in(newest))).rowcount
 
 
+@dataclass(slots=True)
+class _StoryDraft:
+    """A story as this batch leaves it: who is canonical, when it was first published, last updated."""
+
+    canonical_id: int | None
+    canonical_source: str
+    canonical_published: datetime | None
+    first_published: datetime
+    updated: datetime
+    uid: str = ""  # set for stories this batch creates
+
+
 class _Ingest:
-    """One transaction's worth of ingesting."""
+    """One transaction's worth of ingesting: decisions in Python, writes in a few statements.
+
+    Ids are allocated here (max + 1) rather than by the database, so that a whole batch goes in with
+    executemany; this is safe because ingests take turns (see Store.ingest).
+    """
 
     def __init__(self, conn: Connection, dedup: Deduplicator, priorities: Mapping[str, int],
                  now: datetime) -> None:
@@ -207,16 +223,14 @@ class _Ingest:
         self.last_article_id = 0
 
     def run(self, source: str, batch: Sequence[Article]) -> IngestResult:
-        known = self._known(source, [a.guid for a in batch])
-        new = changed = merged = 0
-        for article in _unique_guids(batch):
-            if article.guid not in known:
-                merged += self._insert(article)
-                new += 1
-            elif known[article.guid][1] != article.content_hash:
-                self._update(known[article.guid][0], article)
-                changed += 1
-        return IngestResult(new, changed, merged, frozenset(self.touched))
+        unique = list(_unique_guids(batch))
+        known = self._known(source, [a.guid for a in unique])
+        fresh = [a for a in unique if a.guid not in known]
+        edited = [(known[a.guid][0], a) for a in unique if a.guid in known and known[a.guid][1] != a.content_hash]
+        for article_id, article in edited:
+            self._update(article_id, article)
+        merged = self._insert_all(fresh) if fresh else 0
+        return IngestResult(len(fresh), len(edited), merged, frozenset(self.touched))
 
     def _known(self, source: str, guids: list[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
@@ -228,23 +242,67 @@ class _Ingest:
             found.update({guid: (row_id, digest) for guid, row_id, digest in rows})
         return found
 
-    def _insert(self, article: Article) -> int:
-        headline = Headline(article.title, article.published, article.url, plain_text(article.summary))
-        story_id = self.dedup.match(headline)
-        joined = story_id is not None
-        if story_id is None:
-            story_id = self.conn.execute(
-                insert(stories).values(uid=_story_uid(article), first_published=article.published,
-                                       updated=article.updated)
-            ).inserted_primary_key[0]  # type: ignore[index]
-        article_id = self.conn.execute(
-            insert(articles).values(**_row(article), first_seen=self.now, story_id=story_id)
-        ).inserted_primary_key[0]  # type: ignore[index]
-        self.dedup.add(story_id, headline)
-        self.last_article_id = max(self.last_article_id, article_id)
-        self._elect_canonical(story_id, article, article_id)
+    def _insert_all(self, fresh: list[Article]) -> int:
+        next_article = (self.conn.execute(select(func.max(articles.c.id))).scalar() or 0) + 1
+        next_story = (self.conn.execute(select(func.max(stories.c.id))).scalar() or 0) + 1
+        drafts: dict[int, _StoryDraft] = {}
+        rows = []
+        merged = 0
+        for offset, article in enumerate(fresh):
+            article_id = next_article + offset
+            headline = Headline(article.title, article.published, article.url, plain_text(article.summary))
+            story_id = self.dedup.match(headline)
+            if story_id is None:
+                story_id, next_story = next_story, next_story + 1
+                drafts[story_id] = _StoryDraft(None, "", None, article.published, article.updated,
+                                               uid=_story_uid(article))
+            else:
+                merged += 1
+            self.dedup.add(story_id, headline)
+            rows.append({**_row(article), "id": article_id, "first_seen": self.now, "story_id": story_id})
+            self._elect(drafts, story_id, article, article_id)
+        self._write(drafts, rows)
+        self.last_article_id = next_article + len(fresh) - 1
+        return merged
+
+    def _elect(self, drafts: dict[int, _StoryDraft], story_id: int, article: Article, article_id: int) -> None:
+        draft = drafts.get(story_id) or self._load_draft(drafts, story_id)
+        draft.first_published = min(draft.first_published, article.published)
+        if draft.canonical_id is None or self._outranks(article, draft.canonical_source,
+                                                        draft.canonical_published):
+            # From the data, not the clock: the same articles give the same feed, however they arrived.
+            draft.canonical_id, draft.canonical_source = article_id, article.source
+            draft.canonical_published = article.published
+            draft.updated = max(draft.updated, article.updated)
         self.touched.add(story_id)
-        return int(joined)
+
+    def _load_draft(self, drafts: dict[int, _StoryDraft], story_id: int) -> _StoryDraft:
+        canonical_id, first_published, updated, source, published = self.conn.execute(
+            select(stories.c.canonical_id, stories.c.first_published, stories.c.updated, articles.c.source,
+                   articles.c.published)
+            .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
+            .where(stories.c.id == story_id)
+        ).one()
+        draft = _StoryDraft(canonical_id, source or "", _as_utc(published) if published else None,
+                            _as_utc(first_published), _as_utc(updated))
+        drafts[story_id] = draft
+        return draft
+
+    def _write(self, drafts: dict[int, _StoryDraft], rows: list[dict[str, Any]]) -> None:
+        created = [{"id": sid, "uid": d.uid, "canonical_id": d.canonical_id, "first_published": d.first_published,
+                    "updated": d.updated} for sid, d in drafts.items() if d.uid]
+        if created:
+            self.conn.execute(insert(stories), created)
+        self.conn.execute(insert(articles), rows)
+        joined = [{"sid": sid, "canonical_id": d.canonical_id, "first_published": d.first_published,
+                   "updated": d.updated} for sid, d in drafts.items() if not d.uid]
+        if joined:
+            self.conn.execute(
+                update(stories).where(stories.c.id == bindparam("sid")).values(
+                    canonical_id=bindparam("canonical_id"), first_published=bindparam("first_published"),
+                    updated=bindparam("updated")),
+                joined,
+            )
 
     def _update(self, article_id: int, article: Article) -> None:
         self.conn.execute(update(articles).where(articles.c.id == article_id).values(**_row(article)))
@@ -259,23 +317,9 @@ class _Ingest:
                               .values(updated=max(article.updated, self.now)))
         self.touched.add(story_id)
 
-    def _elect_canonical(self, story_id: int, article: Article, article_id: int) -> None:
-        current = self.conn.execute(
-            select(stories.c.canonical_id, stories.c.first_published, stories.c.updated, articles.c.source,
-                   articles.c.published)
-            .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
-            .where(stories.c.id == story_id)
-        ).one()
-        canonical_id, first_published, updated, source, published = current
-        values: dict[str, Any] = {"first_published": min(_as_utc(first_published), article.published)}
-        if canonical_id is None or self._outranks(article, source, _as_utc(published)):
-            # From the data, not the clock: the same articles give the same feed, however they arrived.
-            values.update(canonical_id=article_id, updated=max(_as_utc(updated), article.updated))
-        self.conn.execute(update(stories).where(stories.c.id == story_id).values(**values))
-
-    def _outranks(self, article: Article, source: str, published: datetime) -> bool:
+    def _outranks(self, article: Article, source: str, published: datetime | None) -> bool:
         mine, theirs = self.priorities.get(article.source, 0), self.priorities.get(source, 0)
-        return mine > theirs or (mine == theirs and article.published < published)
+        return mine > theirs or (mine == theirs and (published is None or article.published < published))
 
 
 def _engine(url: str) -> Engine:
