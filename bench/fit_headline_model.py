@@ -1,7 +1,8 @@
 """Fits the headline-level merge model (``feeder.dedup.score.same_news``) on STS-B **train** only.
 
 A logistic regression over the lexical evidence of a pair (rarity-weighted overlap, unmatched names,
-unmatched share); pairs whose numbers differ are never merged and are left out of the fit. The decision
+unmatched share). Pairs whose numbers differ are left out of the fit; at decision time those and pairs
+that each name something the other does not (``NAMES_VETO``) are never merged, here as in score.py. The decision
 threshold maximises train F1. Prints the coefficients to paste into score.py, and train/dev quality.
 Needs numpy (a test extra, not a runtime dependency).
 
@@ -22,17 +23,16 @@ from dedup_quality import NEGATIVE, POSITIVE, SAME_TIME, read_stsb
 
 from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.engine import _Weights
-from feeder.dedup.score import compare, features
+from feeder.dedup.score import NAMES_VETO, Evidence, compare, features
 from feeder.dedup.text import content_tokens
 
 STEPS, RATE = 20_000, 0.5
 
 
-def pair_features(first: str, second: str) -> tuple[list[float], bool]:
+def pair_evidence(first: str, second: str) -> Evidence:
     dedup = Deduplicator()
     dedup.add(1, Headline(first, SAME_TIME))
-    evidence = compare(content_tokens(second), content_tokens(first), _Weights(dedup))
-    return features(evidence), evidence.numbers_differ
+    return compare(content_tokens(second), content_tokens(first), _Weights(dedup))
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -52,12 +52,13 @@ def quality(merged: np.ndarray, positive: np.ndarray) -> tuple[float, float, flo
 
 def main() -> int:
     pairs = [p for p in read_stsb() if not NEGATIVE <= p.score < POSITIVE]
-    rows = [pair_features(p.first, p.second) for p in pairs]
-    x = np.array([[*f, 1.0] for f, _ in rows])
-    vetoed = np.array([v for _, v in rows])
+    evidence = [pair_evidence(p.first, p.second) for p in pairs]
+    x = np.array([[*features(e), 1.0] for e in evidence])
+    numbers_differ = np.array([e.numbers_differ for e in evidence])
+    vetoed = numbers_differ | np.array([e.names_differ >= NAMES_VETO for e in evidence])
     positive = np.array([p.score >= POSITIVE for p in pairs])
     train = np.array([p.split == "train" for p in pairs])
-    fitted = train & ~vetoed
+    fitted = train & ~numbers_differ
     weights = fit(x[fitted], positive[fitted].astype(float))
     z = x @ weights
     threshold = max(np.arange(-3, 3, 0.05), key=lambda t: quality((z >= t) & ~vetoed & train, positive & train)[2])
