@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from feeder.dedup import Deduplicator, Headline
+from feeder.dedup import Deduplicator, Headline, headline_key
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "headlines"
 STSB = DATA / "stsb-headlines-train-dev.tsv"
@@ -180,6 +180,27 @@ def _rows_uci(articles: list[Article]) -> Iterator[str]:
         )
     stories = len(set(gold))
     yield f"{'':<14}(gold: {stories} stories in {len(gold)} headlines, ratio {stories / len(gold):.3f})"
+    yield from _label_noise(articles, gold)
+
+
+def _label_noise(articles: list[Article], gold: list[str]) -> Iterator[str]:
+    """How noisy the labels are: identical normalised titles that carry different STORY labels."""
+    keys: dict[str, int] = {}
+    grouped = [keys.setdefault(headline_key(a.title), len(keys)) for a in articles]
+    pairs = _pairs(Counter(grouped).values())
+    wrong = pairs - _pairs(Counter(zip(grouped, gold, strict=True)).values())
+    split = sum(len(labels) > 1 for labels in _labels_per_group(grouped, gold).values())
+    yield (
+        f"{'':<14}(label noise: merging only identical headline_key titles gives {pairs} pairs, {wrong} across"
+        f" labels in {split} groups: pair-P {(pairs - wrong) / max(pairs, 1):.3f})"
+    )
+
+
+def _labels_per_group(grouped: list[int], gold: list[str]) -> dict[int, set[str]]:
+    labels: dict[int, set[str]] = {}
+    for group, label in zip(grouped, gold, strict=True):
+        labels.setdefault(group, set()).add(label)
+    return labels
 
 
 def main() -> int:

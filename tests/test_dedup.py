@@ -181,5 +181,19 @@ def _stsb_f1(level: str) -> tuple[float, float]:
 @pytest.mark.skipif(not STSB.exists(), reason=f"STS-B headlines not found at {STSB} (../shared/ is absent)")
 def test_stsb_quality_floor_headline_level() -> None:
     precision, f1 = _stsb_f1("headline")
-    assert f1 >= 0.79  # measured 0.80 on train+dev
-    assert precision >= 0.77  # measured 0.79
+    assert f1 >= 0.78  # measured 0.799 on train+dev (train 0.806, dev 0.720)
+    assert precision >= 0.77  # measured 0.787
+
+
+@pytest.mark.parametrize("level", ["headline", "story"])
+def test_window_stays_correct_across_compaction(level: str) -> None:
+    """Thousands of evictions trigger the arrays' rebuild; seqs, URLs and stories must survive it."""
+    dedup = Deduplicator(level=level, window=timedelta(hours=2))
+    for minute in range(3000):  # one distinct headline a minute: ~120 live, thousands evicted
+        published = T0 + timedelta(minutes=minute)
+        dedup.add(minute, Headline(f"Item {minute} report on widget w{minute}x", published, url=f"u{minute}"))
+    last = T0 + timedelta(minutes=2999)
+    assert 100 <= len(dedup) <= 200
+    assert dedup.match(Headline("Item 2990 report on widget w2990x", last)) == 2990
+    assert dedup.match(Headline("unrelated", last, url="u2995")) == 2995
+    assert dedup.match(Headline("unrelated", last, url="u5")) is None  # evicted long ago

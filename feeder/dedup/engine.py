@@ -1,5 +1,10 @@
-"""The deduplication engine: a window of recent headlines, an inverted index over their rarer words, and
-the merge decision for each level.
+"""The deduplication engine: a window of recent headlines, an inverted index over their words, and the
+merge decision for each level.
+
+Headline level compares the new headline with a few earlier ones sharing its rarest words (same news,
+reworded). Story level compares it with the word profile of each candidate story: the sum of its
+headlines' words, so that a story is recognised by what its coverage keeps naming ("Titanfall", "Mt.
+Gox") even when no single earlier headline is a rewording.
 
 Pure and in-memory: the store rebuilds the window from the database at start-up by calling ``add``.
 """
@@ -8,31 +13,30 @@ from __future__ import annotations
 
 import hashlib
 import math
+from array import array
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from feeder.dedup.score import Evidence, compare
+from feeder.dedup.score import Evidence, compare, same_news
 from feeder.dedup.text import Token, content_tokens
+from feeder.dedup.window import Window
 
 LEVELS = ("headline", "story")
 _PROBE_TOKENS = 4  # a reworded headline keeps at least one of the new headline's four rarest words
 _POSTINGS_SCAN = 64  # newest postings read per word: older ones of a very common word add nothing
-_MAX_CANDIDATES = 16  # earlier headlines sharing most probe words, ranked again by words shared
+_MAX_CANDIDATES = 16  # earlier headlines sharing most probe words, ranked again by all words shared
 _MAX_COMPARED = 4  # of those, the ones sharing most words are compared in full
-# Decision thresholds on the rarity-weighted overlap, tuned on STS-B train (headline) and on the UCI
-# stream (story); a name left unmatched on both sides ("visit UK" / "visit Australia") counts against.
-HEADLINE_THRESHOLD = 0.55
-HEADLINE_NAME_PENALTY = 0.2
-STORY_THRESHOLD = 0.35
-STORY_NAME_PENALTY = 0.5
-STORY_PROBE_HITS = 1  # another angle on a story may share just one rare word (a name)
-STORY_MAX_COMPARED = 8
+_STORY_PROBE_TOKENS = 6
+_MAX_STORIES = 8  # candidate stories scored against their profile
+# Story level: cosine between the new headline's weighted words and a story's profile (see module doc).
+STORY_THRESHOLD = 0.15
+STORY_YOUNG_EXTRA = 0.2  # raises the threshold by this / story size
+_YOUNG_STORY = 2  # up to this many headlines a story's newest one can veto a join (names, numbers)
 _DF_PRIOR = 50  # pseudo-documents: with few headlines seen every word counts as rare (pairs, cold start)
 _NUMBER_BOOST = 1.5  # numbers and names carry the news ("Oil falls to $101" vs "$98")
 _NAME_BOOST = 1.25
-_BUCKET_SECONDS = 3600  # eviction granularity: items leave the window at most an hour late
+_MIN_RARITY = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,30 +47,32 @@ class Headline:
     summary: str = ""
 
 
-@dataclass(slots=True)
-class _Entry:
-    """One headline in the window; tokens are interned so entries share them."""
-
-    story_id: int
-    published: float
-    tokens: tuple[Token, ...]
+def _stable_hash(text: str) -> int:
+    """64-bit digest, the same in every process (``hash`` of a str is salted per process)."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
 
 
 class _Weights(dict[Token, float]):
     """Word weights memoised for one match: the window does not change while a match runs."""
 
-    def __init__(self, weigh: Callable[[Token], float]) -> None:
+    def __init__(self, dedup: Deduplicator) -> None:
         super().__init__()
-        self._weigh = weigh
+        self._dedup = dedup
 
     def __missing__(self, token: Token) -> float:
-        weight = self[token] = self._weigh(token)
+        weight = self[token] = self._dedup.weigh(token)
         return weight
 
 
-def _stable_hash(text: str) -> int:
-    """64-bit digest, the same in every process (``hash`` of a str is salted per process)."""
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+class _Profile:
+    """A story's words: how many of its live headlines use each one."""
+
+    __slots__ = ("counts", "newest", "size")
+
+    def __init__(self) -> None:
+        self.counts: Counter[int] = Counter()
+        self.size = 0
+        self.newest = -1  # seq of the story's newest headline
 
 
 class Deduplicator:
@@ -77,144 +83,180 @@ class Deduplicator:
             raise ValueError(f"dedup level must be one of {', '.join(LEVELS)}, not {level!r}")
         self.level = level
         self.window = window
-        self._probe_hits_needed = 2 if level == "headline" else STORY_PROBE_HITS
-        self._max_compared = _MAX_COMPARED if level == "headline" else STORY_MAX_COMPARED
-        self._entries: dict[int, _Entry] = {}
-        self._postings: dict[str, list[int]] = {}
-        self._df: Counter[str] = Counter()
-        self._interned: dict[Token, Token] = {}
-        self._by_url: dict[int, int] = {}
-        self._buckets: dict[int, list[int]] = {}
-        self._next_seq = 0
-        self._newest = -math.inf
-        self._dead_postings = 0
+        self._items = Window(window.total_seconds())
+        self._profiles: dict[int, _Profile] = {}  # story level only
 
     # -- public interface -------------------------------------------------------------------------
 
     def match(self, headline: Headline) -> int | None:
         published = headline.published.timestamp()
+        items = self._items
         if headline.url:
-            seq = self._by_url.get(_stable_hash(headline.url))
-            entry = self._entries.get(seq) if seq is not None else None
-            if entry is not None and abs(entry.published - published) <= self.window.total_seconds():
-                return entry.story_id
+            seq = items.by_url.get(_stable_hash(headline.url))
+            if seq is not None and items.alive_within(seq, published):
+                return items.story[items.slot(seq)]
         tokens = content_tokens(headline.title)
-        candidates = self._candidates(tokens, published)
-        if self.level == "headline":
-            return self._best_headline_match(tokens, candidates)
-        return self._best_story_match(tokens, candidates)
+        weights = _Weights(self)
+        found = self._best_headline_match(tokens, published, weights)
+        if found is not None or self.level == "headline":
+            return found
+        return self._best_story_match(tokens, published, weights)
 
     def add(self, story_id: int, headline: Headline) -> None:
         published = headline.published.timestamp()
-        seq = self._next_seq
-        self._next_seq += 1
-        tokens = tuple(self._interned.setdefault(t, t) for t in content_tokens(headline.title))
-        self._entries[seq] = _Entry(story_id, published, tokens)
-        for token in tokens:
-            self._df[token.stem] += 1
-            self._postings.setdefault(token.stem, []).append(seq)
-        if headline.url:
-            self._by_url[_stable_hash(headline.url)] = seq
-        self._buckets.setdefault(int(published // _BUCKET_SECONDS), []).append(seq)
-        if published > self._newest:
-            self._newest = published
-            self._evict()
+        tokens = content_tokens(headline.title)
+        items = self._items
+        seq = items.append(story_id, published, tokens, _stable_hash(headline.url) if headline.url else None)
+        if self.level == "story":
+            profile = self._profiles.get(story_id)
+            if profile is None:
+                profile = self._profiles[story_id] = _Profile()
+            profile.size += 1
+            profile.newest = seq
+            profile.counts.update(items.vocab[t.stem] for t in tokens)
+        if published > items.newest:
+            items.newest = published
+            self._evict(published - self.window.total_seconds())
 
     def __len__(self) -> int:
         """Headlines currently in the window."""
-        return len(self._entries)
+        return len(self._items)
 
     # -- weighting --------------------------------------------------------------------------------
 
+    def rarity(self, stem: str) -> float:
+        """How rare a word is in the window, in (0, 1]: 1 for unseen words."""
+        items = self._items
+        total = items.live + _DF_PRIOR
+        word = items.vocab.get(stem)
+        df = items.df[word] if word is not None else 0
+        return max(math.log(total / (df + 1)) / math.log(total), _MIN_RARITY)
+
     def weigh(self, token: Token) -> float:
-        """Rarity of a word in the window (1 for unseen words), raised for numbers and names."""
-        total = len(self._entries) + _DF_PRIOR
-        rarity = math.log(total / (self._df[token.stem] + 1)) / math.log(total)
+        """Rarity of a word in the window, raised for numbers and names."""
         boost = _NUMBER_BOOST if token.is_number else _NAME_BOOST if token.is_name else 1.0
-        return max(rarity, 0.05) * boost
+        return self.rarity(token.stem) * boost
 
-    # -- candidates and decisions -----------------------------------------------------------------
+    # -- headline level ---------------------------------------------------------------------------
 
-    def _candidates(self, tokens: tuple[Token, ...], published: float) -> list[_Entry]:
-        """Earlier headlines in the window sharing the most of the new headline's rarest words."""
-        df = self._df
-        known = [t.stem for t in tokens if t.stem in df]  # words never seen cannot find anything
-        probes = sorted(known, key=lambda stem: (df[stem], stem))[:_PROBE_TOKENS]
+    def _probes(self, tokens: tuple[Token, ...], count: int) -> list[int]:
+        """Word ids of the new headline's rarest known words."""
+        items = self._items
+        known = [word for t in tokens if (word := items.vocab.get(t.stem)) is not None]
+        return sorted(known, key=lambda word: (items.df[word], word))[:count]
+
+    def _candidates(self, tokens: tuple[Token, ...], published: float) -> list[int]:
+        """Seqs of earlier live headlines sharing the most of the new headline's rarest words."""
+        items = self._items
+        probes = self._probes(tokens, _PROBE_TOKENS)
         hits: Counter[int] = Counter()
-        for stem in probes:
-            hits.update(self._postings[stem][-_POSTINGS_SCAN:])
+        for word in probes:
+            postings = items.postings[word]
+            if postings is not None:
+                hits.update(postings[-_POSTINGS_SCAN:])
         # A rewording shares two of the rarest words; short headlines (one or two words) need only one.
-        needed = min(self._probe_hits_needed, len(probes))
-        horizon = self.window.total_seconds()
-        found: list[_Entry] = []
+        needed = min(2, len(probes))
+        found: list[int] = []
         for _, seq in sorted([(-count, -seq) for seq, count in hits.items() if count >= needed]):
-            entry = self._entries.get(-seq)
-            if entry is not None and abs(entry.published - published) <= horizon:
-                found.append(entry)
+            if items.alive_within(-seq, published):
+                found.append(-seq)
                 if len(found) == _MAX_CANDIDATES:
                     break
-        stems = {t.stem for t in tokens}
         # Re-rank by all words shared; sort is stable, so ties keep their (deterministic) order.
-        found.sort(key=lambda e: -len(stems.intersection([t.stem for t in e.tokens])))
-        return found[: self._max_compared]
+        words = {items.vocab.get(t.stem, -1) for t in tokens}
+        found.sort(key=lambda seq: -sum((code >> 1) in words for code in items.codes(seq)))
+        return found[:_MAX_COMPARED]
 
+    def _tokens_of(self, seq: int) -> tuple[Token, ...]:
+        stems = self._items.stems
+        codes = self._items.codes(seq)
+        return tuple(Token(stem, stem[0].isdigit(), bool(code & 1)) for code in codes if (stem := stems[code >> 1]))
 
-    def _best_headline_match(self, tokens: tuple[Token, ...], candidates: list[_Entry]) -> int | None:
+    def _best_headline_match(self, tokens: tuple[Token, ...], published: float, weights: _Weights) -> int | None:
         best: tuple[float, int] | None = None
-        weights = _Weights(self.weigh)
-        for entry in candidates:
-            score = same_news(compare(tokens, entry.tokens, weights))
+        for seq in self._candidates(tokens, published):
+            score = same_news(compare(tokens, self._tokens_of(seq), weights))
             if score > 0 and (best is None or score > best[0]):
-                best = (score, entry.story_id)
+                best = (score, self._items.story[self._items.slot(seq)])
         return best[1] if best else None
 
-    def _best_story_match(self, tokens: tuple[Token, ...], candidates: list[_Entry]) -> int | None:
+    # -- story level ------------------------------------------------------------------------------
+
+    def _candidate_stories(self, tokens: tuple[Token, ...], published: float) -> list[int]:
+        items = self._items
+        hits: Counter[int] = Counter()
+        for word in self._probes(tokens, _STORY_PROBE_TOKENS):
+            postings = items.postings[word]
+            if postings is None:
+                continue
+            recent = postings[-_POSTINGS_SCAN:]
+            hits.update({items.story[items.slot(s)] for s in recent if items.alive_within(s, published)})
+        return [story for story, _ in hits.most_common(_MAX_STORIES)]
+
+    def _best_story_match(self, tokens: tuple[Token, ...], published: float, weights: _Weights) -> int | None:
+        vector = {self._items.vocab.get(t.stem, -1 - i): weights[t] for i, t in enumerate(tokens)}
+        norm = math.sqrt(sum(w * w for w in vector.values()))
+        if not norm:
+            return None
         best: tuple[float, int] | None = None
-        weights = _Weights(self.weigh)
-        for entry in candidates:
-            score = same_story(compare(tokens, entry.tokens, weights))
-            if score > 0 and (best is None or score > best[0]):
-                best = (score, entry.story_id)
+        for story in self._candidate_stories(tokens, published):
+            profile = self._profiles[story]
+            if self._numbers_clash(tokens, profile) or self._young_and_clashing(tokens, profile, weights):
+                continue
+            # A story of one or two headlines is no topic yet: it must look like a rewording to join.
+            score = self._profile_cosine(vector, profile) / norm - STORY_YOUNG_EXTRA / profile.size
+            if score >= STORY_THRESHOLD and (best is None or score > best[0]):
+                best = (score, story)
         return best[1] if best else None
+
+    def _young_and_clashing(self, tokens: tuple[Token, ...], profile: _Profile, weights: _Weights) -> bool:
+        """A story of one or two headlines is vetoed like a pair: "visit UK" is not "visit Australia"."""
+        if profile.size > _YOUNG_STORY or not self._items.alive_within(profile.newest, self._items.newest):
+            return False
+        evidence = compare(tokens, self._tokens_of(profile.newest), weights)
+        return evidence.numbers_differ or evidence.names_differ > 0
+
+    def _numbers_clash(self, tokens: tuple[Token, ...], profile: _Profile) -> bool:
+        """The headline states numbers and most of the story states others: "kills 11" vs "kills seven"."""
+        numbers = {word for t in tokens if t.is_number and (word := self._items.vocab.get(t.stem, -1)) >= 0}
+        if not any(t.is_number for t in tokens) or numbers & profile.counts.keys():
+            return False
+        stems = self._items.stems
+        told = sum(count for word, count in profile.counts.items() if stems[word][:1].isdigit())
+        return told * 2 >= profile.size
+
+    def _profile_cosine(self, vector: dict[int, float], profile: _Profile) -> float:
+        """Dot product of the headline vector with the unit-length rarity-weighted profile."""
+        items = self._items
+        total = items.live + _DF_PRIOR
+        log_total = math.log(total)
+        dot = square = 0.0
+        for word, count in profile.counts.items():
+            value = count * max(math.log(total / (items.df[word] + 1)) / log_total, _MIN_RARITY)
+            square += value * value
+            if word in vector:
+                dot += value * vector[word]
+        return dot / math.sqrt(square) if square else 0.0
 
     # -- eviction ---------------------------------------------------------------------------------
 
-    def _evict(self) -> None:
-        cutoff = int((self._newest - self.window.total_seconds()) // _BUCKET_SECONDS)
-        for bucket in [b for b in self._buckets if b < cutoff]:
-            for seq in self._buckets.pop(bucket):
-                self._forget(seq)
-        if self._dead_postings > len(self._entries) * 4:
-            self._compact_postings()
+    def _evict(self, cutoff: float) -> None:
+        items = self._items
+        for seq in items.evict_before(cutoff):
+            if self.level == "story":
+                self._forget_in_profile(items.story[items.slot(seq)], items.codes(seq))
 
-    def _forget(self, seq: int) -> None:
-        entry = self._entries.pop(seq)
-        for token in entry.tokens:
-            self._dead_postings += 1
-            self._df[token.stem] -= 1
-            if not self._df[token.stem]:
-                del self._df[token.stem]
-                self._interned.pop(token, None)
-
-    def _compact_postings(self) -> None:
-        """Drop evicted headlines from the index; amortised, so each add stays O(1) on average."""
-        live = self._entries
-        self._postings = {
-            stem: kept for stem, seqs in self._postings.items() if (kept := [s for s in seqs if s in live])
-        }
-        self._by_url = {h: s for h, s in self._by_url.items() if s in live}
-        self._dead_postings = 0
+    def _forget_in_profile(self, story: int, codes: array[int]) -> None:
+        profile = self._profiles[story]
+        profile.size -= 1
+        if not profile.size:
+            del self._profiles[story]
+            return
+        for code in codes:
+            word = code >> 1
+            profile.counts[word] -= 1
+            if not profile.counts[word]:
+                del profile.counts[word]
 
 
-def same_news(evidence: Evidence) -> float:
-    """Positive when two headlines are the same news reworded (headline level)."""
-    if evidence.numbers_differ:
-        return -1.0
-    return evidence.alike - HEADLINE_THRESHOLD - HEADLINE_NAME_PENALTY * min(evidence.names_differ, 1.0)
-
-
-def same_story(evidence: Evidence) -> float:
-    """Positive when two headlines cover the same event (story level)."""
-    if evidence.numbers_differ:
-        return -1.0
-    return evidence.alike - STORY_THRESHOLD - STORY_NAME_PENALTY * min(evidence.names_differ, 1.0)
+__all__ = ["Deduplicator", "Evidence", "Headline"]

@@ -88,3 +88,25 @@ def compare(left: tuple[Token, ...], right: tuple[Token, ...], weights: Weights)
             sum([weights[t] for t in right_rest]) / right_total,
         ),
     )
+
+
+
+def features(evidence: Evidence) -> list[float]:
+    """What the headline-level model weighs (see ``bench/fit_headline_model.py``)."""
+    return [evidence.alike, min(evidence.names_differ, 1.0), evidence.unmatched]
+
+
+# Headline level: a logistic model fitted on STS-B train only by bench/fit_headline_model.py; the
+# intercept includes the decision threshold (max train F1). Different numbers are vetoed outright.
+_COEFFICIENTS = (8.236, -0.423, -3.016)  # alike, names_differ, unmatched
+# Each side naming something the other does not ("visit UK" / "visit Australia") is different news too;
+# STS-B alone weighs it lightly (few such pairs), so a clear clash is vetoed like numbers.
+NAMES_VETO = 1.0  # about one rare name on each side
+_INTERCEPT = -3.493 + 0.7  # fitted bias minus the fitted threshold
+
+
+def same_news(evidence: Evidence) -> float:
+    """Positive when two headlines are the same news reworded (headline level)."""
+    if evidence.numbers_differ or evidence.names_differ >= NAMES_VETO:
+        return -1.0
+    return sum(c * f for c, f in zip(_COEFFICIENTS, features(evidence), strict=True)) + _INTERCEPT

@@ -41,13 +41,26 @@ _TOKEN = re.compile(r"[$€£]?\d[\d,.]*(?:%|\w+)?|[^\W\d_][\w]*")
 _SENTENCE_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 
 
+def _may_end_in_noise(text: str) -> bool:
+    """Cheap test before the costly end-anchored ``_SUFFIX_NOISE`` scan: it can only match these endings."""
+    return text[-1:] in ")]." or "update" in text[-14:].casefold()
+
+
+def _may_have_segment(text: str) -> bool:
+    """Cheap test before the ``_SUFFIX_SEGMENT`` scan: it needs a separator."""
+    return "|" in text or " -" in text or ":" in text
+
+
 def strip_affixes(title: str) -> str:
     """The headline without outlet labels before it or attributions after it."""
-    text = _PREFIX.sub("", title.strip())
+    text = title.strip()
+    if text[:1].isalpha() or text[:1] in "([":  # every prefix label starts so; skip the scan otherwise
+        text = _PREFIX.sub("", text)
     for _ in range(3):  # "Title - Reuters (1)" carries more than one trailing label
         before = text
-        text = _SUFFIX_NOISE.sub("", text).strip()
-        found = _SUFFIX_SEGMENT.search(text)
+        if _may_end_in_noise(text):
+            text = _SUFFIX_NOISE.sub("", text).strip()
+        found = _SUFFIX_SEGMENT.search(text) if _may_have_segment(text) else None
         if found and found.start() > len(text) // 3:  # never strip most of the headline
             tail = found.group(1) or found.group(2) or ""
             if len(tail.split()) <= _MAX_SUFFIX_WORDS:
@@ -58,6 +71,8 @@ def strip_affixes(title: str) -> str:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # NFKC and the fold table change nothing in ASCII, the common case
+        return text
     return unicodedata.normalize("NFKC", text).translate(_FOLD)
 
 
@@ -143,17 +158,20 @@ def word_key(word: str) -> str | None:
 @lru_cache(maxsize=256)  # the store calls match then add with the same title: tokenise once
 def content_tokens(title: str) -> tuple[Token, ...]:
     """The content words of a headline in order, without function words, outlet affixes or duplicates."""
-    text = _ABBREVIATION.sub(lambda m: m.group(1).replace(".", ""), strip_affixes(_fold(title)))
-    text = _POSSESSIVE.sub("", text).replace("'", "")
+    text = strip_affixes(_fold(title))
+    if "." in text:
+        text = _ABBREVIATION.sub(_undot, text)
+    if "'" in text:
+        text = _POSSESSIVE.sub("", text).replace("'", "")
     words = _TOKEN.findall(text)
+    keys = [word_key(w) for w in words]
     # In "Fed Raises Rates" or "FED RAISES RATES" case says nothing; in "Fed raises rates in Ohio" it
     # marks names (the first word too: "Putin wins..." is a name, and "Polls open..." costs little).
-    content = [w for w in words if w.casefold() not in STOPWORDS and w[0].isalpha()]
+    content = [w for w, k in zip(words, keys, strict=True) if k is not None and w[0].isalpha()]
     case_tells = sum(w[0].isupper() for w in content) * 2 <= len(content)
     seen: set[str] = set()
     tokens: list[Token] = []
-    for word in words:
-        key = word_key(word)
+    for word, key in zip(words, keys, strict=True):
         if key is None or key in seen:
             continue
         seen.add(key)
@@ -163,3 +181,7 @@ def content_tokens(title: str) -> tuple[Token, ...]:
     if not tokens and words:  # "What now?": only function words, so they are all there is to compare
         return tuple(Token(w.casefold(), False, False) for w in dict.fromkeys(words))
     return tuple(tokens)
+
+
+def _undot(found: re.Match[str]) -> str:
+    return found.group(1).replace(".", "")
