@@ -6,6 +6,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -38,14 +39,14 @@ class FeedServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, Reply | Handler] = {}
-        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.requests: list[tuple[str, Message]] = []  # headers look up in any case
         server = self
 
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
-                server.requests.append((self.path, dict(self.headers)))
+                server.requests.append((self.path, self.headers))
                 route = server.routes.get(self.path.split("?")[0])
                 if route is None:
                     reply: Reply | None = Reply(404, b"not found")

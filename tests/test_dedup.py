@@ -197,3 +197,14 @@ def test_window_stays_correct_across_compaction(level: str) -> None:
     assert dedup.match(Headline("Item 2990 report on widget w2990x", last)) == 2990
     assert dedup.match(Headline("unrelated", last, url="u2995")) == 2995
     assert dedup.match(Headline("unrelated", last, url="u5")) is None  # evicted long ago
+
+
+def test_a_word_swapped_in_a_short_headline_is_other_news() -> None:
+    """'Apple shares fall' is not 'Google shares fall', even when no capital marks the subject."""
+    dedup = Deduplicator()
+    when = datetime(2026, 11, 26, tzinfo=UTC)
+    dedup.add(1, Headline("steady story 0", when))
+    dedup.add(2, Headline("Google shares fall after earnings", when))
+    assert dedup.match(Headline("flaky story 0", when)) is None
+    assert dedup.match(Headline("Apple shares fall after earnings", when)) is None
+    assert dedup.match(Headline("Google shares fall after earnings report", when)) == 2

@@ -16,7 +16,10 @@ _MIN_SOFT_LEN = 4  # shorter words differ in one letter too often ("kill"/"bill"
 _SOFT_SIMILARITY = 0.8  # "Morsi"/"Mursi", "defence"/"defense", "Taliban"/"Taleban"
 _SOFT_CREDIT = 0.8  # a spelling variant counts a little less than the same word
 _MIN_STEM_LEN = 5  # "resign"/"resignation": a long enough word that starts another is its stem
-_MAX_SUFFIX_GAP = 3  # "Syria"/"Syrian", "Egypt"/"Egyptian": a derived form of the same name
+_MAX_SUFFIX_GAP = 3
+# With fewer words in common than this, a word replaced on each side is most likely the subject itself
+# ("Apple shares fall" / "Google shares fall"), which lower-case or Title Case headlines do not mark as a name.
+_MIN_SHARED_WORDS = 3  # "Syria"/"Syrian", "Egypt"/"Egyptian": a derived form of the same name
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,7 @@ class Evidence:
     number_missing: bool  # one states a number the other lacks
     names_differ: float  # weight of names left unmatched on the side with fewer of them
     unmatched: float  # share of the weight left unmatched on the side with more left
+    swapped: bool = False  # a short headline with a word replaced on each side: "Apple/Google shares fall"
 
 
 def variants(a: str, b: str) -> bool:
@@ -87,6 +91,7 @@ def compare(left: tuple[Token, ...], right: tuple[Token, ...], weights: Weights)
             sum([weights[t] for t in left_rest]) / left_total,
             sum([weights[t] for t in right_rest]) / right_total,
         ),
+        swapped=bool(left_rest and right_rest) and sum(1 for a, _b, _c in pairs if not a.is_number) < _MIN_SHARED_WORDS,
     )
 
 
@@ -107,6 +112,6 @@ _INTERCEPT = -3.493 + 0.7  # fitted bias minus the fitted threshold
 
 def same_news(evidence: Evidence) -> float:
     """Positive when two headlines are the same news reworded (headline level)."""
-    if evidence.numbers_differ or evidence.names_differ >= NAMES_VETO:
+    if evidence.numbers_differ or evidence.swapped or evidence.names_differ >= NAMES_VETO:
         return -1.0
     return sum(c * f for c, f in zip(_COEFFICIENTS, features(evidence), strict=True)) + _INTERCEPT
