@@ -18,7 +18,7 @@ from typing import TypeVar
 from feeder.collect import collect
 from feeder.config import Config, SourceConfig
 from feeder.dedup import Deduplicator
-from feeder.fetch import Fetcher, FetchError, after_failure, after_success
+from feeder.fetch import Fetcher, FetchError, FetchResult, after_failure, after_success
 from feeder.model import Article, ParsedFeed, SourceState
 from feeder.normalise import to_article
 from feeder.parse import parse_document
@@ -135,24 +135,31 @@ class Pipeline:
                        now: datetime) -> tuple[RefreshOutcome, SourceState]:
         if source.kind == "files":
             return await self._refresh_folder(source, state, now)
-        if source.kind in ("sitemap", "page") or source.full_text:
-            return await self._refresh_collected(source, state, now)
-        result = await self.fetcher.fetch(state.url, state.etag, state.last_modified)
+        read = self._read_feed if source.kind == "feed" and not source.full_text else self._read_collected
+        result, parsed, articles = await read(source, state, now)
         interval = self.config.interval_of(source)
         if result.body is None:
             return RefreshOutcome(source.name, "not-modified"), after_success(state, result, interval, now, 0)
-        parsed, articles = await self._in(self.parser, parse_and_normalise, result.body, result.url,
-                                          result.content_type, source.name, now)
-        if parsed.problem and not parsed.entries:
-            raise FetchError(f"not a feed: {parsed.problem}" if "not a feed" not in parsed.problem
-                             else parsed.problem, result.status)
         ingested = await self._ingest(source.name, articles, now)
         state = after_success(state, result, interval, now, len(articles))
         state = replace(state, title=parsed.title or state.title, link=parsed.link or state.link)
         return _outcome(source.name, ingested), state
 
-    async def _refresh_collected(self, source: SourceConfig, state: SourceState,
-                                 now: datetime) -> tuple[RefreshOutcome, SourceState]:
+    async def _read_feed(self, source: SourceConfig, state: SourceState,
+                         now: datetime) -> tuple[FetchResult, ParsedFeed, list[Article]]:
+        """One document: fetched, then parsed and normalised in a single hop to the parse worker."""
+        result = await self.fetcher.fetch(state.url, state.etag, state.last_modified)
+        if result.body is None:
+            return result, ParsedFeed(), []
+        parsed, articles = await self._in(self.parser, parse_and_normalise, result.body, result.url,
+                                          result.content_type, source.name, now)
+        if parsed.problem and not parsed.entries:
+            raise FetchError(f"not a feed: {parsed.problem}" if "not a feed" not in parsed.problem
+                             else parsed.problem, result.status)
+        return result, parsed, articles
+
+    async def _read_collected(self, source: SourceConfig, state: SourceState,
+                              now: datetime) -> tuple[FetchResult, ParsedFeed, list[Article]]:
         """Sources whose poll reads more than one document: sitemaps, listing pages, full-text feeds."""
 
         async def run_cpu(func: Callable[..., R], *args: object) -> R:
@@ -162,15 +169,10 @@ class Pipeline:
             return await self._in(self.writer, self.store.known_guids, source.name, guids)
 
         collected = await collect(source, state.url, state.etag, state.last_modified, self.fetcher, run_cpu, known)
-        result, parsed = collected.result, collected.feed
-        interval = self.config.interval_of(source)
-        if result.body is None:
-            return RefreshOutcome(source.name, "not-modified"), after_success(state, result, interval, now, 0)
-        articles = await run_cpu(normalise_all, parsed, source.name, result.url, now)
-        ingested = await self._ingest(source.name, articles, now)
-        state = after_success(state, result, interval, now, len(articles))
-        state = replace(state, title=parsed.title or state.title, link=parsed.link or state.link)
-        return _outcome(source.name, ingested), state
+        if collected.result.body is None:
+            return collected.result, collected.feed, []
+        articles = await run_cpu(normalise_all, collected.feed, source.name, collected.result.url, now)
+        return collected.result, collected.feed, articles
 
     async def _refresh_folder(self, source: SourceConfig, state: SourceState,
                               now: datetime) -> tuple[RefreshOutcome, SourceState]:

@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 
 from feeder.dedup import Deduplicator, Headline
 from feeder.model import Article, SourceState, Story
-from feeder.normalise import plain_text
 from feeder.store.schema import articles, metadata, sources, stories
 
 _CATEGORY_SEP = "\x1f"
@@ -141,13 +140,12 @@ class Store:
 
     def _teach(self, conn: Connection, dedup: Deduplicator, where: Any) -> int:
         rows = conn.execute(
-            select(articles.c.id, articles.c.story_id, articles.c.title, articles.c.published, articles.c.url,
-                   articles.c.summary)
+            select(articles.c.id, articles.c.story_id, articles.c.title, articles.c.published, articles.c.url)
             .where(where)
             .order_by(articles.c.id)
         ).all()
-        for _id, story_id, title, published, url, summary in rows:
-            dedup.add(story_id, Headline(title, _as_utc(published), url, plain_text(summary)))
+        for _id, story_id, title, published, url in rows:
+            dedup.add(story_id, Headline(title, _as_utc(published), url))
         if rows:
             self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), rows[-1][0])
         return len(rows)
@@ -250,7 +248,8 @@ class _Ingest:
         merged = 0
         for offset, article in enumerate(fresh):
             article_id = next_article + offset
-            headline = Headline(article.title, article.published, article.url, plain_text(article.summary))
+            # Headlines only: no engine reads summaries yet.
+            headline = Headline(article.title, article.published, article.url)
             story_id = self.dedup.match(headline)
             if story_id is None:
                 story_id, next_story = next_story, next_story + 1
