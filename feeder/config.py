@@ -17,6 +17,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 SOURCE_KINDS = ("feed", "files", "sitemap", "page")
 DEDUP_LEVELS = ("headline", "story")
+DEDUP_ENGINES = ("lexical", "semantic")
 RANKINGS = ("newest", "coverage")
 T = TypeVar("T")
 
@@ -75,6 +76,7 @@ class ServerConfig:
 class DedupConfig:
     level: str = "headline"
     window: timedelta = timedelta(hours=48)
+    engine: str = "lexical"
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +260,15 @@ def _dedup(table: _Table) -> DedupConfig:
     level = table.get("level", str, "headline")
     if level not in DEDUP_LEVELS:
         raise ConfigError(f"{table.key('level')}: must be one of {', '.join(DEDUP_LEVELS)}, not {level!r}")
-    dedup = DedupConfig(level=level, window=table.convert("window", timedelta(hours=48), _duration))
+    engine = table.get("engine", str, "lexical")
+    if engine not in DEDUP_ENGINES:
+        raise ConfigError(f"{table.key('engine')}: must be one of {', '.join(DEDUP_ENGINES)}, not {engine!r}")
+    if engine == "semantic":
+        from feeder.dedup.semantic import missing_extra  # finds the packages without importing torch
+
+        if (missing := missing_extra()) is not None:
+            raise ConfigError(missing)
+    dedup = DedupConfig(level=level, window=table.convert("window", timedelta(hours=48), _duration), engine=engine)
     table.finish()
     return dedup
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from feeder.collect import collect
 from feeder.config import Config, SourceConfig
-from feeder.dedup import Deduplicator
+from feeder.dedup import Deduplicator, make_deduplicator
 from feeder.fetch import Fetcher, FetchError, FetchResult, after_failure, after_success
 from feeder.model import Article, ParsedFeed, SourceState
 from feeder.normalise import to_article
@@ -81,7 +81,8 @@ class Pipeline:
         self.parser.shutdown(wait=True)
 
     def _fresh_dedup(self) -> Deduplicator:
-        return Deduplicator(self.config.dedup.level, self.config.dedup.window)
+        dedup = self.config.dedup
+        return make_deduplicator(dedup.level, dedup.window, dedup.engine)
 
     async def _in(self, executor: Executor, func: Callable[..., R], *args: object) -> R:
         return await asyncio.get_running_loop().run_in_executor(executor, func, *args)

@@ -107,6 +107,7 @@ class Deduplicator:
         tokens = content_tokens(headline.title)
         items = self._items
         seq = items.append(story_id, published, tokens, _stable_hash(headline.url) if headline.url else None)
+        self._added(seq, headline)
         if self.level == "story":
             profile = self._profiles.get(story_id)
             if profile is None:
@@ -121,6 +122,9 @@ class Deduplicator:
     def __len__(self) -> int:
         """Headlines currently in the window."""
         return len(self._items)
+
+    def _added(self, seq: int, headline: Headline) -> None:
+        """Called for each headline added, before eviction: a subclass keeps per-headline data here."""
 
     # -- weighting --------------------------------------------------------------------------------
 

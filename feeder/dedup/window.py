@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from feeder.dedup.text import Token
 
@@ -38,6 +38,8 @@ class Window:
         self._base = 0  # seq of slot 0: seqs stay valid across rebuilds by renumbering all references
         self._buckets: dict[int, array[int]] = {}
         self.by_url: dict[int, int] = {}  # url digest -> seq
+        # Told the old -> new seq of every live headline after a rebuild: lets an engine keep per-headline data.
+        self.on_rebuild: Callable[[dict[int, int]], None] | None = None
 
     def __len__(self) -> int:
         return self.live
@@ -148,3 +150,5 @@ class Window:
             if (kept := array("q", (new_seq[s] for s in seqs if s in new_seq)))
         }
         self.by_url = {digest: new_seq[s] for digest, s in self.by_url.items() if s in new_seq}
+        if self.on_rebuild is not None:
+            self.on_rebuild(new_seq)
