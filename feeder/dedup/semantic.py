@@ -109,7 +109,10 @@ class MiniLMEncoder:
         # One thread: dedup runs on the store's writer thread, beside fetching and parsing.
         torch.set_num_threads(threads)
         self._model: Any = load_model(device="cpu")
-        self.dimensions: int = int(self._model.get_embedding_dimension())
+        # sentence-transformers renamed this method (the old name warns); older releases have only the old one.
+        model = self._model
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dimensions: int = int(dimension())
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         import numpy as np
