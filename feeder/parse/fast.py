@@ -13,6 +13,7 @@ on the bench farm.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -180,10 +181,8 @@ def _fix(text: str) -> str:
     text = text.strip()
     if text.isascii():
         return text
-    try:
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         text = text.encode("iso-8859-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        pass
     return text.translate(_cp1252)
 
 
