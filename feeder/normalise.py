@@ -161,7 +161,8 @@ def to_article(
     # Relative references in content: the xml:base in force there, else the article, else the feed.
     base = entry.base or url or feed_url
     summary = sanitise_html(entry.summary, base)
-    content = sanitise_html(entry.content, base)
+    # Atom content with no summary arrives as both (feedparser copies it): sanitise it once.
+    content = summary if entry.content == entry.summary else sanitise_html(entry.content, base)
     if content == summary:
         summary = ""
     title = strip_xml_forbidden(plain_text(entry.title)) or plain_text(summary or content)[:120] or url

@@ -369,7 +369,7 @@ class _Reader:
             raise Unsupported("not exactly one channel")
         channel = root[0]
         in_channel = scope.enter(channel)
-        feed = _FeedMeta(language=_root_language(scope))
+        feed = _FeedMeta(language=_language(scope))
         entries = []
         for child in channel:
             name = self.names.name(child.tag)
@@ -390,7 +390,7 @@ class _Reader:
 
     def atom(self, root: Any) -> ParsedFeed:
         scope = self.document.enter(root)
-        feed = _FeedMeta(language=_root_language(scope))
+        feed = _FeedMeta(language=_language(scope))
         entries = []
         for child in root:
             name = self.names.name(child.tag)
@@ -625,11 +625,8 @@ class _FeedMeta:
         return ParsedFeed(title=self.title, link=self.link or "", language=self.language, entries=entries)
 
 
-def _root_language(scope: _Scope) -> str:
-    return scope.lang.replace("_", "-") if scope.lang else ""
-
-
 def _language(scope: _Scope) -> str:
+    """xml:lang in force, "_" -> "-" as feedparser's push_content and root handling do."""
     return scope.lang.replace("_", "-") if scope.lang else ""
 
 
