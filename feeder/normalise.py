@@ -96,12 +96,46 @@ def sanitise_html(markup: str, base_url: str = "") -> str:
 
 
 def _absolute_urls(base_url: str) -> Callable[[str, str, str], str]:
+    # urljoin is ~60% of normalising a typical feed; most links are already absolute, and for those
+    # (checked by _joins_to_itself) it returns them unchanged. A base urljoin would reject must still
+    # make every join raise, so the shortcut is only taken for a base it accepts.
+    shortcut = _parses(base_url)
+
     def resolve(_tag: str, attribute: str, value: str) -> str:
         if attribute in ("href", "src", "cite", "poster") and value:
-            return urljoin(base_url, value.strip())
+            url = value.strip()
+            if shortcut and _joins_to_itself(url):
+                return url
+            return urljoin(base_url, url)
         return value
 
     return resolve
+
+
+# Ends urlparse + urlunparse do not round-trip: an empty query, fragment or ;params is dropped.
+_LOSSY_URL_PART = re.compile(r"[?#;]$|\?#|;[?#]")
+
+
+def _joins_to_itself(url: str) -> bool:
+    """True when ``urljoin(any http(s) base, url) == url``: an ASCII http(s) URL with a host that
+    survives urlparse/urlunparse unchanged (no tab/CR/LF, no brackets, no empty query/fragment/params).
+    """
+    if not url.startswith(("http://", "https://")) or not url.isascii():
+        return False
+    host_start = url.index("//") + 2
+    if host_start >= len(url) or url[host_start] in "/?#;":
+        return False
+    if "\t" in url or "\r" in url or "\n" in url or "[" in url or "]" in url:
+        return False
+    return _LOSSY_URL_PART.search(url) is None
+
+
+def _parses(base_url: str) -> bool:
+    try:
+        urlsplit(base_url)
+    except ValueError:
+        return False
+    return True
 
 
 def clean_language(tag: str) -> str:
@@ -127,7 +161,8 @@ def to_article(
     # Relative references in content: the xml:base in force there, else the article, else the feed.
     base = entry.base or url or feed_url
     summary = sanitise_html(entry.summary, base)
-    content = sanitise_html(entry.content, base)
+    # Atom content with no summary arrives as both (feedparser copies it): sanitise it once.
+    content = summary if entry.content == entry.summary else sanitise_html(entry.content, base)
     if content == summary:
         summary = ""
     title = strip_xml_forbidden(plain_text(entry.title)) or plain_text(summary or content)[:120] or url

@@ -6,6 +6,7 @@ import re
 import zlib
 
 from feeder.model import ParsedFeed
+from feeder.parse.fast import parse_fast
 from feeder.parse.feeds import parse_feed
 from feeder.parse.jsonfeed import looks_like_json_feed, parse_json_feed
 from feeder.parse.sitemap import parse_sitemap
@@ -34,7 +35,8 @@ def parse_document(body: bytes, url: str, content_type: str = "") -> ParsedFeed:
             return parse_json_feed(body, url)
         if kind == "sitemap":
             return parse_sitemap(body, url)
-        return parse_feed(body, url, content_type)
+        # Well-formed RSS/Atom that lxml reads exactly as feedparser would: ~10x faster. Else feedparser.
+        return parse_fast(body, url, content_type) or parse_feed(body, url, content_type)
     except Exception as exc:  # a parser bug on one hostile document must not stop the other sources
         return ParsedFeed(problem=f"parser error ({type(exc).__name__}): {str(exc)[:160]}")
 
