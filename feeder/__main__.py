@@ -1,3 +1,5 @@
 from feeder.cli import main
 
-raise SystemExit(main())
+# Guarded: the parse worker processes ("spawn") import this module again as __mp_main__.
+if __name__ == "__main__":
+    raise SystemExit(main())

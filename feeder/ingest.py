@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -28,6 +30,7 @@ from feeder.topics import Curator
 
 log = logging.getLogger("feeder.ingest")
 R = TypeVar("R")
+PROCESS_PARSING_FROM = 50  # web sources from which parsing gets processes of its own
 STORY_POOL = 5000  # most recent stories considered for the topic feeds
 
 
@@ -54,6 +57,17 @@ def parse_and_normalise(body: bytes, url: str, content_type: str, source: str,
     return parsed, normalise_all(parsed, source, url, fetched_at)
 
 
+def parse_executor(config: Config) -> Executor:
+    """Where parsing runs. In a thread it competes with the event loop and the store for one GIL; a
+    process of its own took a 2,000-feed cold ingest from ~60-70 s to ~42 s (bench/ingest.py). A process
+    costs about a second to start, so small configs (and `fetch --once` on a few feeds) keep a thread."""
+    web_sources = sum(1 for s in config.sources if s.kind != "files")
+    if web_sources < PROCESS_PARSING_FROM:
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
+    workers = max(1, (os.cpu_count() or 2) - 1)  # one core stays with the event loop and the store
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def normalise_all(parsed: ParsedFeed, source: str, url: str, fetched_at: datetime) -> list[Article]:
     return [to_article(entry, source, url, fetched_at, parsed.language) for entry in parsed.entries]
 
@@ -62,12 +76,12 @@ class Pipeline:
     """Refreshes sources and publishes topics for one config; shared by `fetch --once` and the daemon."""
 
     def __init__(self, config: Config, store: Store, fetcher: Fetcher, parser: Executor | None = None) -> None:
-        """``parser`` runs parse_and_normalise (default: one thread of its own); the pipeline shuts it down."""
+        """``parser`` runs the CPU work (default: see parse_executor); the pipeline shuts it down."""
         self.config = config
         self.store = store
         self.fetcher = fetcher
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-store")
-        self.parser = parser or ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
+        self.parser = parser or parse_executor(config)
         # Fetching outruns parsing and storing: without a bound, every fetched body of a cold run
         # waits in memory for the parser (600 farm feeds: 165 MB peak RSS unbounded, 106 MB bounded).
         self._in_progress = asyncio.Semaphore(2 * config.fetch.concurrency)

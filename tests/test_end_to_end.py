@@ -159,3 +159,24 @@ def _wait_for(url: str, ready: object, timeout: float = 20.0) -> httpx.Response:
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} never became ready")
+
+
+def test_many_sources_parse_in_a_worker_process(tmp_path: Path, feed_server: FeedServer) -> None:
+    """From PROCESS_PARSING_FROM web sources on, parsing runs in processes: same result, through the CLI."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from feeder.config import load_config
+    from feeder.ingest import PROCESS_PARSING_FROM, parse_executor
+
+    sources = ""
+    for n in range(PROCESS_PARSING_FROM):
+        items = [{"title": f"Harbour {n} reopens after storm repairs number {n}", "link": f"http://example.com/{n}",
+                  "guid": f"g{n}", "pubDate": "Thu, 26 Nov 2026 10:00:00 GMT"}]
+        url = feed_server.add(f"/feed{n}.rss", Reply(200, rss(items, f"Outlet {n}")))
+        sources += f'[[source]]\nname = "outlet-{n}"\nurl = "{url}"\n'
+    config = write_config(tmp_path, sources + '[[topic]]\nslug = "all"\ntitle = "All"\nmax_items = 100\n')
+    executor = parse_executor(load_config(config))
+    assert isinstance(executor, ProcessPoolExecutor)
+    executor.shutdown()
+    assert main(["fetch", "--once", "--config", str(config)]) == 0
+    assert len(_entries(tmp_path / "state" / "public" / "topics" / "all.atom")) == PROCESS_PARSING_FROM
