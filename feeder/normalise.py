@@ -95,7 +95,6 @@ def sanitise_html(markup: str, base_url: str = "") -> str:
     return clean.strip()
 
 
-
 def _absolute_urls(base_url: str) -> Callable[[str, str, str], str]:
     # urljoin is ~60% of normalising a typical feed; most links are already absolute, and for those
     # (checked by _joins_to_itself) it returns them unchanged. A base urljoin would reject must still
