@@ -106,9 +106,8 @@ def read_uci(path: Path = UCI) -> list[Article]:
     ]
 
 
-def replay(articles: Iterable[Article], level: str) -> list[int]:
-    """Story id per article, as the store would assign them."""
-    dedup = Deduplicator(level=level)
+def replay(articles: Iterable[Article], dedup: Deduplicator) -> list[int]:
+    """Story id per article, as the store would assign them (any engine)."""
     assigned: list[int] = []
     for article in articles:
         headline = Headline(article.title, article.published, url=article.url)
@@ -172,7 +171,7 @@ def _rows_uci(articles: list[Article]) -> Iterator[str]:
     )
     for level in LEVELS:
         started = time.perf_counter()
-        c = score_clustering(replay(articles, level), gold)
+        c = score_clustering(replay(articles, Deduplicator(level=level)), gold)
         took = time.perf_counter() - started
         yield (
             f"{'':<14}{level:<10}{c.pair_precision:>8.3f}{c.pair_recall:>8.3f}{c.b3_precision:>8.3f}"

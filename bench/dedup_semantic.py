@@ -34,6 +34,7 @@ from dedup_quality import (
     Pair,
     read_stsb,
     read_uci,
+    replay,
     score_clustering,
 )
 from fit_headline_model import fit, pair_evidence, quality
@@ -181,19 +182,6 @@ def engine_report(threads: int) -> None:
     for engine, factory in factories.items():
         for level in ("headline", "story"):
             uci_row(articles, engine, level, factory)
-
-
-def replay(articles: list[Article], dedup: Deduplicator) -> list[int]:
-    """Story id per article, as the store assigns them (bench/dedup_quality.py's replay, any engine)."""
-    assigned: list[int] = []
-    for article in articles:
-        headline = Headline(article.title, article.published, url=article.url)
-        story = dedup.match(headline)
-        if story is None:
-            story = max(assigned, default=0) + 1
-        dedup.add(story, headline)
-        assigned.append(story)
-    return assigned
 
 
 def uci_row(articles: list[Article], engine: str, level: str, factory: Factory) -> None:

@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,9 @@ async def _pipeline(urls: list[str], transport: str, concurrency: int, processes
     store = Store(config.database)
     fetcher = Fetcher(config.fetch, transport=make_transport(transport, concurrency))
     cpu = _count_cpu(store)
-    parser = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) if processes else None
+    # One thread unless asked: the CPU counters below wrap the parse functions, which a process cannot take.
+    parser: Executor = (ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+                        if processes else ThreadPoolExecutor(1, thread_name_prefix="feeder-parse"))
     pipeline = Pipeline(config, store, fetcher, parser)
     try:
         started = time.perf_counter()
