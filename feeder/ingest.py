@@ -10,9 +10,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -65,7 +66,14 @@ def parse_executor(config: Config) -> Executor:
     if web_sources < PROCESS_PARSING_FROM:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
     workers = max(1, (os.cpu_count() or 2) - 1)  # one core stays with the event loop and the store
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_leave_signals_to_the_parent)
+
+
+def _leave_signals_to_the_parent() -> None:
+    """Ctrl-C and SIGTERM reach the whole process group; the daemon decides when workers stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def normalise_all(parsed: ParsedFeed, source: str, url: str, fetched_at: datetime) -> list[Article]:
@@ -99,7 +107,13 @@ class Pipeline:
         return make_deduplicator(dedup.level, dedup.window, dedup.engine)
 
     async def _in(self, executor: Executor, func: Callable[..., R], *args: object) -> R:
-        return await asyncio.get_running_loop().run_in_executor(executor, func, *args)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, func, *args)
+        except BrokenExecutor:
+            if executor is self.parser:  # a worker died (OOM killer, a crash in C): start afresh
+                log.error("parse worker died; starting a new one")
+                self.parser = parse_executor(self.config)
+            raise
 
     # -- refreshing ------------------------------------------------------------------------------
 

@@ -156,3 +156,27 @@ def test_bad_reload_keeps_the_running_config(daemon: Daemon, daemon_config: tupl
     assert httpx.get(daemon.url("/topics/ukraine.atom")).status_code == 200
     assert daemon.process.poll() is None
     assert daemon.stop() == 0
+
+
+def test_stops_cleanly_with_parse_worker_processes(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Enough sources for parsing in processes: an interrupt still ends with exit 0 and a quiet log."""
+    from feeder.ingest import PROCESS_PARSING_FROM
+
+    sources = ""
+    for n in range(PROCESS_PARSING_FROM):
+        url = feed_server.add(f"/feed{n}.rss", Reply(200, rss([{"title": f"Ukraine bulletin {n}", "guid": f"g{n}",
+                                                                  "link": f"http://example.com/{n}"}])))
+        sources += f'[[source]]\nname = "outlet-{n}"\nurl = "{url}"\n'
+    port = free_port()
+    topic = '[[topic]]\nslug = "ukraine"\ntitle = "Ukraine"\nquery = "ukraine"\n'
+    config = write_config(tmp_path, sources + topic, port)
+    daemon = Daemon(config, port, tmp_path)
+    try:
+        daemon.wait_message("READY=1")
+        daemon.wait_http("/topics/ukraine.atom", lambda r: r.status_code == 200 and r.content.count(b"<entry>") > 1)
+        daemon.process.send_signal(signal.SIGINT)  # as Ctrl-C in a terminal would, to the daemon alone here
+        assert daemon.stop() == 0
+        assert "Traceback" not in daemon.log_text()
+    finally:
+        daemon.stop()
+        daemon.notify.close()
