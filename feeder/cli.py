@@ -61,6 +61,14 @@ def _parser() -> argparse.ArgumentParser:
     test.set_defaults(func=_topics_test)
     listing = topic_commands.add_parser("list", parents=[common], help="each topic with its item count")
     listing.set_defaults(func=_topics_list)
+    sources = commands.add_parser("sources", parents=[common], help="import or export sources as OPML")
+    source_commands = sources.add_subparsers(dest="sources_command", required=True, metavar="SUBCOMMAND")
+    importing = source_commands.add_parser("import", parents=[common], help="add an OPML file's feeds to the config")
+    importing.add_argument("opml", type=Path)
+    importing.set_defaults(func=_sources_import)
+    exporting = source_commands.add_parser("export", parents=[common], help="write the sources as OPML")
+    exporting.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
+    exporting.set_defaults(func=_sources_export)
     return parser
 
 
@@ -127,6 +135,31 @@ def _status(config: Config, args: argparse.Namespace) -> int:
         store.close()
     records = [source_status(source, states.get(source.name)) for source in config.sources]
     print(json.dumps(records, indent=2) if args.json else status_table(records))
+    return 0
+
+
+def _sources_import(config: Config, args: argparse.Namespace) -> int:
+    from feeder.opml import add_to_config, read_opml
+
+    try:
+        feeds = read_opml(args.opml.read_bytes())
+        added = add_to_config(config.path, feeds)
+    except (OSError, ValueError) as exc:  # ConfigError is a ValueError
+        print(f"feeder: {args.opml}: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(added)} sources added to {config.path} ({len(feeds) - len(added)} already there)"
+          + (f": {', '.join(added)}" if added else ""))
+    return 0
+
+
+def _sources_export(config: Config, args: argparse.Namespace) -> int:
+    from feeder.opml import write_opml
+
+    data = write_opml(config.sources, config.title)
+    if args.output:
+        args.output.write_bytes(data)
+    else:
+        sys.stdout.write(data.decode())
     return 0
 
 
