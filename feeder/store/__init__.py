@@ -184,9 +184,12 @@ class Store:
             }
 
     def prune(self, older_than: datetime) -> int:
-        """Delete stories (and their articles) whose every article was published before the cut."""
+        """Delete stories (and their articles) whose every article was first seen before the cut.
+
+        First seen, not published: an old article its source still carries (an archive, a folder of
+        files) would otherwise be pruned and ingested again on every poll."""
         with self.engine.begin() as conn:
-            newest = select(articles.c.story_id).where(articles.c.published >= older_than)
+            newest = select(articles.c.story_id).where(articles.c.first_seen >= older_than)
             doomed = select(stories.c.id).where(stories.c.id.not_in(newest))
             conn.execute(delete(articles).where(articles.c.story_id.in_(doomed)))
             return conn.execute(delete(stories).where(stories.c.id.not_in(newest))).rowcount
