@@ -61,7 +61,8 @@ def parse_and_normalise(body: bytes, url: str, content_type: str, source: str,
 def parse_executor(config: Config) -> Executor:
     """Where parsing runs. In a thread it competes with the event loop and the store for one GIL; a
     process of its own took a 2,000-feed cold ingest from ~60-70 s to ~42 s (bench/ingest.py). A process
-    costs about a second to start, so small configs (and `fetch --once` on a few feeds) keep a thread."""
+    costs ~0.6 s before its first parse (imports), so small configs (and `fetch --once` on a few feeds)
+    keep a thread."""
     web_sources = sum(1 for s in config.sources if s.kind != "files")
     if web_sources < PROCESS_PARSING_FROM:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
