@@ -109,11 +109,13 @@ def read_uci(path: Path = UCI) -> list[Article]:
 def replay(articles: Iterable[Article], dedup: Deduplicator) -> list[int]:
     """Story id per article, as the store would assign them (any engine)."""
     assigned: list[int] = []
+    stories = 0
     for article in articles:
         headline = Headline(article.title, article.published, url=article.url)
         story = dedup.match(headline)
         if story is None:
-            story = max(assigned, default=0) + 1
+            stories += 1
+            story = stories
         dedup.add(story, headline)
         assigned.append(story)
     return assigned

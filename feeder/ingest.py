@@ -92,7 +92,8 @@ class Pipeline:
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-store")
         self.parser = parser or parse_executor(config)
         # Fetching outruns parsing and storing: without a bound, every fetched body of a cold run
-        # waits in memory for the parser (600 farm feeds: 165 MB peak RSS unbounded, 106 MB bounded).
+        # waits in memory for the parser (bench/fetch.py --feeds 600: 165 MB peak RSS before this bound,
+        # 106 MB after).
         self._in_progress = asyncio.Semaphore(2 * config.fetch.concurrency)
         self.dedup = self._fresh_dedup()
         self.store.load_dedup_window(self.dedup)

@@ -121,7 +121,8 @@ def create_app(public_dir: Path, max_age: timedelta, status: Callable[[], dict[s
             return PlainTextResponse("not found\n", status_code=404)
         return serve(f"topics/{slug}.{fmt}", request)
 
-    async def status_json(_request: Request) -> Response:
+    def status_json(_request: Request) -> Response:
+        # Plain def: Starlette runs it in a thread, so the status query never blocks the event loop.
         return JSONResponse(status() if status else {})
 
     async def healthz(_request: Request) -> Response:

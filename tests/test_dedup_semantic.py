@@ -138,13 +138,7 @@ def _stream() -> list[Headline]:
 
 
 def _replay(dedup: Deduplicator, headlines: list[Headline]) -> list[int]:
-    assigned: list[int] = []
-    for headline in headlines:
-        story = dedup.match(headline)
-        story = len(assigned) + 1 if story is None else story
-        dedup.add(story, headline)
-        assigned.append(story)
-    return assigned
+    return _replay_from(dedup, headlines, [])
 
 
 def test_deterministic_and_same_after_a_window_rebuild(encoder: MiniLMEncoder) -> None:
