@@ -3,7 +3,7 @@
     python bench/parse.py [--feeds 200]
 
 Prints ms per feed for: feedparser alone (feeder's settings), the fast path alone, and normalising the
-parsed entries with and without the urljoin shortcut in normalise._absolute_urls.
+parsed entries.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from farm import build_feed
 
-from feeder import normalise
 from feeder.ingest import normalise_all
 from feeder.parse.fast import parse_fast
 from feeder.parse.feeds import parse_feed
@@ -48,14 +47,7 @@ def main() -> None:
     print(f"  feedparser (sanitiser and URI resolution off)  {feedparser_ms:7.2f}")
     print(f"  lxml fast path                                 {fast_ms:7.2f}")
     normalise_ms = per_feed_ms(lambda x: normalise_all(x[1], "s", x[0], now), parsed)
-    shortcut = normalise._joins_to_itself
-    normalise._joins_to_itself = lambda _url: False  # every link through urljoin, as before the shortcut
-    try:
-        without = per_feed_ms(lambda x: normalise_all(x[1], "s", x[0], now), parsed)
-    finally:
-        normalise._joins_to_itself = shortcut
     print(f"  normalise (nh3, URLs, dates, hash)             {normalise_ms:7.2f}")
-    print(f"  normalise without the urljoin shortcut         {without:7.2f}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,17 @@ def test_sanitise_html_removes_everything_active() -> None:
     assert "data:" not in clean
 
 
+def test_sanitise_html_makes_every_link_absolute() -> None:
+    markup = ('<a href=" ../rel?a=1&amp;b=2 ">r</a><img src="i.png"><a href="https://o.org/abs">a</a>'
+              '<blockquote cite="/src">q</blockquote><a href="#top">t</a>')
+    assert sanitise_html(markup, "https://e.com/news/post") == (
+        '<a href="https://e.com/rel?a=1&amp;b=2" rel="noopener noreferrer">r</a><img src="https://e.com/news/i.png">'
+        '<a href="https://o.org/abs" rel="noopener noreferrer">a</a><blockquote>q</blockquote>'
+        '<a href="https://e.com/news/post#top" rel="noopener noreferrer">t</a>')
+    # A base urljoin rejects: relative links go, absolute ones stay.
+    assert sanitise_html(markup, "http://[bad").count("href=") == 1
+
+
 def test_plain_text() -> None:
     assert plain_text("<b>Tom</b> &amp; <i>Jerry</i>\n  return") == "Tom & Jerry return"
     assert plain_text("x < y and y > z") == "x < y and y > z"
