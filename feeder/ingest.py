@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from feeder.collect import collect
 from feeder.config import Config, SourceConfig
@@ -31,6 +31,7 @@ from feeder.topics import Curator
 
 log = logging.getLogger("feeder.ingest")
 R = TypeVar("R")
+T = TypeVar("T")
 PROCESS_PARSING_FROM = 50  # web sources from which parsing gets processes of its own
 STORY_POOL = 5000  # most recent stories considered for the topic feeds
 
@@ -98,7 +99,8 @@ class Pipeline:
         self.dedup = self._fresh_dedup()
         self.store.load_dedup_window(self.dedup)
         self.curator = Curator()  # remembers each stored article's query terms from one publish to the next
-        self.states = _StateWriter(store, self.writer)
+        self.states = _BatchWriter(self.writer, self._save_states)
+        self.ingests = _BatchWriter(self.writer, self._ingest_many)
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)
@@ -159,7 +161,7 @@ class Pipeline:
             error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             state = after_failure(state, error, self.config.interval_of(source), now)
             outcome = RefreshOutcome(source.name, "error", error=error)
-        await self.states.save(state)
+        await self.states.submit(state)
         return replace(outcome, seconds=time.monotonic() - started), state
 
     async def _refresh(self, source: SourceConfig, state: SourceState,
@@ -224,15 +226,37 @@ class Pipeline:
         return _outcome(source.name, ingested), state
 
     async def _ingest(self, source: str, articles: list[Article], now: datetime) -> IngestResult:
+        return await self.ingests.submit((source, articles, now))
+
+    def _save_states(self, states: list[SourceState]) -> list[Exception | None]:
+        self.store.save_source_states(states)
+        return [None] * len(states)
+
+    def _ingest_many(self, batch: list[tuple[str, list[Article], datetime]]) -> list[IngestResult | Exception]:
+        """On the writer thread: the sources that queued up while the last batch was written, in one
+        transaction (a cold run stores hundreds of small batches). If it fails, each source is tried
+        alone, so that one source's bad data fails only that source."""
         priorities = {s.name: s.priority for s in self.config.sources}
-        try:
-            result = await self._in(self.writer, self.store.ingest, source, articles, self.dedup, priorities, now)
-        except Exception:
-            # The rolled-back batch taught the deduplicator headlines the database does not have.
-            self.dedup = self._fresh_dedup()
-            await self._in(self.writer, self.store.load_dedup_window, self.dedup)
-            raise
-        return result
+        now = max(when for _, _, when in batch)
+        sources = {source for source, _, _ in batch}
+        if len(batch) > 1 and len(sources) == len(batch):
+            try:
+                return list(self.store.ingest_many([(s, a) for s, a, _ in batch], self.dedup, priorities, now))
+            except Exception:
+                self._rebuild_dedup()
+        results: list[IngestResult | Exception] = []
+        for source, articles, when in batch:
+            try:
+                results.append(self.store.ingest(source, articles, self.dedup, priorities, when))
+            except Exception as exc:
+                self._rebuild_dedup()
+                results.append(exc)
+        return results
+
+    def _rebuild_dedup(self) -> None:
+        # The rolled-back batch taught the deduplicator headlines the database does not have.
+        self.dedup = self._fresh_dedup()
+        self.store.load_dedup_window(self.dedup)
 
     # -- publishing ------------------------------------------------------------------------------
 
@@ -263,43 +287,44 @@ class Pipeline:
         return await self._in(self.writer, self.publish)
 
 
-class _StateWriter:
-    """Saves source states on the writer thread, many per transaction.
+class _BatchWriter(Generic[T, R]):
+    """Runs ``write_many`` on the writer thread, many items per call.
 
-    Saves that arrive while a batch is being written wait and go together in the next one; each
-    caller still returns only once its own state is committed.
+    Items that arrive while a batch is being written wait and go together in the next one; each caller
+    still returns only once its own item is written, with its own result or exception.
     """
 
-    def __init__(self, store: Store, writer: ThreadPoolExecutor) -> None:
-        self.store = store
+    def __init__(self, writer: ThreadPoolExecutor, write_many: Callable[[list[T]], Sequence[R | Exception]]) -> None:
         self.writer = writer
-        self.pending: list[tuple[SourceState, asyncio.Future[None]]] = []
+        self.write_many = write_many
+        self.pending: list[tuple[T, asyncio.Future[R]]] = []
         self.flushing = False
         self._task: asyncio.Task[None] | None = None  # held: the loop keeps only a weak reference
 
-    async def save(self, state: SourceState) -> None:
-        done = asyncio.get_running_loop().create_future()
-        self.pending.append((state, done))
+    async def submit(self, item: T) -> R:
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self.pending.append((item, done))
         if not self.flushing:
             self.flushing = True
             self._task = asyncio.get_running_loop().create_task(self._flush())
-        await done
+        return await done
 
     async def _flush(self) -> None:
         try:
             while self.pending:
                 batch, self.pending = self.pending, []
                 try:
-                    await asyncio.get_running_loop().run_in_executor(
-                        self.writer, self.store.save_source_states, [state for state, _ in batch])
-                except Exception as exc:  # every waiter hears of it: its state was not saved
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(exc)
-                else:
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_result(None)
+                    results = await asyncio.get_running_loop().run_in_executor(
+                        self.writer, self.write_many, [item for item, _ in batch])
+                except Exception as exc:  # every waiter hears of it: its item was not written
+                    results = [exc] * len(batch)
+                for (_, done), result in zip(batch, results, strict=True):
+                    if done.done():
+                        continue
+                    if isinstance(result, Exception):
+                        done.set_exception(result)
+                    else:
+                        done.set_result(result)
         finally:
             self.flushing = False
 

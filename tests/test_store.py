@@ -91,6 +91,30 @@ def test_changed_article_is_updated_in_place(store: Store) -> None:
     assert store.counts() == {"articles": 1, "stories": 1}
 
 
+def test_several_sources_in_one_transaction_equal_one_at_a_time(tmp_path: Path, database_url: str) -> None:
+    first = [article("a", "1", "Storm nears coast", T0, "first"), article("a", "2", "Oil falls to $98", T0)]
+    second = [article("b", "7", "Oil falls to $98", T0 + timedelta(hours=1)),
+              article("b", "8", "Bridge reopens after repairs", T0)]
+    edit = [article("a", "2", "Oil falls to $98", T0, "corrected"),  # a's canonical article, edited
+            article("a", "3", "Bridge reopens after repairs", T0 - timedelta(hours=1))]  # a new canonical
+    one_by_one = Store(f"sqlite:///{tmp_path / 'one-by-one.db'}")
+    dedup = Deduplicator()
+    for batch in (first, second, edit):
+        ingest(one_by_one, dedup, batch)
+    together = Store(database_url)
+    results = together.ingest_many([("a", first), ("b", second)], Deduplicator(), {}, T0 + timedelta(days=1))
+    assert [(r.new, r.merged) for r in results] == [(2, 0), (2, 1)]
+    dedup = Deduplicator()
+    together.load_dedup_window(dedup)
+    ingest(together, dedup, edit)
+    assert together.recent_stories(10) == one_by_one.recent_stories(10)
+    assert sorted(s.outlets for s in together.recent_stories(10)) == [("a",), ("a", "b"), ("a", "b")]
+    with pytest.raises(ValueError, match="only once"):
+        together.ingest_many([("a", first), ("a", edit)], dedup, {}, T0)
+    one_by_one.close()
+    together.close()
+
+
 def test_priority_outranks_earliest(store: Store) -> None:
     dedup = Deduplicator()
     ingest(store, dedup, [article("wire", "1", "Election called for May", T0)], {"paper": 5})

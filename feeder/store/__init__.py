@@ -59,13 +59,20 @@ class Store:
         self.save_source_states([state])
 
     def save_source_states(self, states: Sequence[SourceState]) -> None:
-        """Several states in one transaction: a warm refresh of thousands of 304s commits once per batch."""
+        """Several states in one transaction and two statements: a warm refresh of thousands of 304s
+        commits once per batch."""
+        latest = {state.name: {f.name: getattr(state, f.name) for f in fields(SourceState)} for state in states}
         with self.engine.begin() as conn:
-            for state in states:
-                values = {f.name: getattr(state, f.name) for f in fields(SourceState)}
-                done = conn.execute(update(sources).where(sources.c.name == state.name).values(**values))
-                if done.rowcount == 0:
-                    conn.execute(insert(sources).values(**values))
+            known: set[str] = set()
+            for chunk in _chunks(list(latest), 500):
+                known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
+            changed = [{**values, "key": name} for name, values in latest.items() if name in known]
+            if changed:
+                columns: dict[str, Any] = {f.name: bindparam(f.name) for f in fields(SourceState) if f.name != "name"}
+                conn.execute(update(sources).where(sources.c.name == bindparam("key")).values(columns), changed)
+            added = [values for name, values in latest.items() if name not in known]
+            if added:
+                conn.execute(insert(sources), added)
 
     def claim_due_sources(self, names: Sequence[str], now: datetime, lease_until: datetime) -> list[str]:
         """Claim the sources that are due: each claim moves next_fetch to the lease's end, atomically,
@@ -99,21 +106,34 @@ class Store:
         priorities: Mapping[str, int],
         now: datetime,
     ) -> IngestResult:
-        """Store one source's articles in one transaction, joining each new one to its story.
+        """Store one source's articles in one transaction, joining each new one to its story."""
+        return self.ingest_many([(source, new_articles)], dedup, priorities, now)[0]
+
+    def ingest_many(
+        self,
+        batches: Sequence[tuple[str, Sequence[Article]]],
+        dedup: Deduplicator,
+        priorities: Mapping[str, int],
+        now: datetime,
+    ) -> list[IngestResult]:
+        """Store several sources' articles (each source once) in one transaction: one result per source.
 
         Other workers may share the database: ingests take turns (an advisory lock on PostgreSQL, the
         write lock on SQLite), and each first teaches ``dedup`` what the others stored since its last turn.
         On an exception the transaction rolls back but ``dedup`` has learnt the batch's headlines:
         the caller must then rebuild it with ``load_dedup_window``.
         """
+        if len({source for source, _ in batches}) < len(batches):
+            raise ValueError("ingest_many: a source may appear only once in a transaction")
         with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
             self._catch_up(conn, dedup)
             job = _Ingest(conn, dedup, priorities, now)
-            result = job.run(source, new_articles)
+            results = [job.run(source, new_articles) for source, new_articles in batches]
+            job.write()
             self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), job.last_article_id)
-            return result
+            return results
 
     def known_guids(self, source: str, guids: Sequence[str]) -> set[str]:
         """Which of these guids the source already has stored."""
@@ -211,7 +231,8 @@ class _Ingest:
     """One transaction's worth of ingesting: decisions in Python, writes in a few statements.
 
     Ids are allocated here (max + 1) rather than by the database, so that a whole batch goes in with
-    executemany; this is safe because ingests take turns (see Store.ingest).
+    executemany; this is safe because ingests take turns (see Store.ingest_many). New rows wait for
+    ``write``, so that several sources share each statement.
     """
 
     def __init__(self, conn: Connection, dedup: Deduplicator, priorities: Mapping[str, int],
@@ -220,7 +241,10 @@ class _Ingest:
         self.dedup = dedup
         self.priorities = priorities
         self.now = now
-        self.touched: set[int] = set()
+        self.drafts: dict[int, _StoryDraft] = {}
+        self.rows: list[dict[str, Any]] = []
+        self.next_article = 0  # 0: not read from the database yet
+        self.next_story = 0
         self.last_article_id = 0
 
     def run(self, source: str, batch: Sequence[Article]) -> IngestResult:
@@ -228,10 +252,13 @@ class _Ingest:
         known = self._known(source, [a.guid for a in unique])
         fresh = [a for a in unique if a.guid not in known]
         edited = [(known[a.guid][0], a) for a in unique if a.guid in known and known[a.guid][1] != a.content_hash]
+        touched: set[int] = set()
+        if edited:
+            self.write()  # an edit updates its story directly: drafts written later must not undo that
         for article_id, article in edited:
-            self._update(article_id, article)
-        merged = self._insert_all(fresh) if fresh else 0
-        return IngestResult(len(fresh), len(edited), merged, frozenset(self.touched))
+            touched.add(self._update(article_id, article))
+        merged = self._insert_all(fresh, touched) if fresh else 0
+        return IngestResult(len(fresh), len(edited), merged, frozenset(touched))
 
     def _known(self, source: str, guids: list[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
@@ -243,32 +270,31 @@ class _Ingest:
             found.update({guid: (row_id, digest) for guid, row_id, digest in rows})
         return found
 
-    def _insert_all(self, fresh: list[Article]) -> int:
-        next_article = (self.conn.execute(select(func.max(articles.c.id))).scalar() or 0) + 1
-        next_story = (self.conn.execute(select(func.max(stories.c.id))).scalar() or 0) + 1
-        drafts: dict[int, _StoryDraft] = {}
-        rows = []
+    def _insert_all(self, fresh: list[Article], touched: set[int]) -> int:
+        if not self.next_article:
+            self.next_article = (self.conn.execute(select(func.max(articles.c.id))).scalar() or 0) + 1
+            self.next_story = (self.conn.execute(select(func.max(stories.c.id))).scalar() or 0) + 1
         merged = 0
-        for offset, article in enumerate(fresh):
-            article_id = next_article + offset
+        for article in fresh:
+            article_id, self.next_article = self.next_article, self.next_article + 1
             # Headlines only: no engine reads summaries yet.
             headline = Headline(article.title, article.published, article.url)
             story_id = self.dedup.match(headline)
             if story_id is None:
-                story_id, next_story = next_story, next_story + 1
-                drafts[story_id] = _StoryDraft(None, "", None, article.published, article.updated,
-                                               uid=_story_uid(article))
+                story_id, self.next_story = self.next_story, self.next_story + 1
+                self.drafts[story_id] = _StoryDraft(None, "", None, article.published, article.updated,
+                                                    uid=_story_uid(article))
             else:
                 merged += 1
             self.dedup.add(story_id, headline)
-            rows.append({**_row(article), "id": article_id, "first_seen": self.now, "story_id": story_id})
-            self._elect(drafts, story_id, article, article_id)
-        self._write(drafts, rows)
-        self.last_article_id = next_article + len(fresh) - 1
+            self.rows.append({**_row(article), "id": article_id, "first_seen": self.now, "story_id": story_id})
+            self._elect(story_id, article, article_id)
+            touched.add(story_id)
+        self.last_article_id = self.next_article - 1
         return merged
 
-    def _elect(self, drafts: dict[int, _StoryDraft], story_id: int, article: Article, article_id: int) -> None:
-        draft = drafts.get(story_id) or self._load_draft(drafts, story_id)
+    def _elect(self, story_id: int, article: Article, article_id: int) -> None:
+        draft = self.drafts.get(story_id) or self._load_draft(story_id)
         draft.first_published = min(draft.first_published, article.published)
         if draft.canonical_id is None or self._outranks(article, draft.canonical_source,
                                                         draft.canonical_published):
@@ -276,9 +302,8 @@ class _Ingest:
             draft.canonical_id, draft.canonical_source = article_id, article.source
             draft.canonical_published = article.published
             draft.updated = max(draft.updated, article.updated)
-        self.touched.add(story_id)
 
-    def _load_draft(self, drafts: dict[int, _StoryDraft], story_id: int) -> _StoryDraft:
+    def _load_draft(self, story_id: int) -> _StoryDraft:
         canonical_id, first_published, updated, source, published = self.conn.execute(
             select(stories.c.canonical_id, stories.c.first_published, stories.c.updated, articles.c.source,
                    articles.c.published)
@@ -287,15 +312,19 @@ class _Ingest:
         ).one()
         draft = _StoryDraft(canonical_id, source or "", _as_utc(published) if published else None,
                             _as_utc(first_published), _as_utc(updated))
-        drafts[story_id] = draft
+        self.drafts[story_id] = draft
         return draft
 
-    def _write(self, drafts: dict[int, _StoryDraft], rows: list[dict[str, Any]]) -> None:
+    def write(self) -> None:
+        """The rows and story changes decided so far, in three statements."""
+        drafts, rows = self.drafts, self.rows
+        self.drafts, self.rows = {}, []
         created = [{"id": sid, "uid": d.uid, "canonical_id": d.canonical_id, "first_published": d.first_published,
                     "updated": d.updated} for sid, d in drafts.items() if d.uid]
         if created:
             self.conn.execute(insert(stories), created)
-        self.conn.execute(insert(articles), rows)
+        if rows:
+            self.conn.execute(insert(articles), rows)
         joined = [{"sid": sid, "canonical_id": d.canonical_id, "first_published": d.first_published,
                    "updated": d.updated} for sid, d in drafts.items() if not d.uid]
         if joined:
@@ -306,7 +335,8 @@ class _Ingest:
                 joined,
             )
 
-    def _update(self, article_id: int, article: Article) -> None:
+    def _update(self, article_id: int, article: Article) -> int:
+        """An edited article rewritten in place; returns its story."""
         self.conn.execute(update(articles).where(articles.c.id == article_id).values(**_row(article)))
         story_id, canonical_id = self.conn.execute(
             select(stories.c.id, stories.c.canonical_id)
@@ -317,7 +347,7 @@ class _Ingest:
             # Only the canonical article's content is what readers see: only it moves `updated`.
             self.conn.execute(update(stories).where(stories.c.id == story_id)
                               .values(updated=max(article.updated, self.now)))
-        self.touched.add(story_id)
+        return int(story_id)
 
     def _outranks(self, article: Article, source: str, published: datetime | None) -> bool:
         mine, theirs = self.priorities.get(article.source, 0), self.priorities.get(source, 0)

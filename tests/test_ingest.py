@@ -1,0 +1,76 @@
+"""The pipeline's writer: sources that queue up while it is busy are stored together, and fail alone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feeder.config import load_config
+from feeder.fetch import Fetcher
+from feeder.ingest import Pipeline
+from feeder.model import Article, RawEntry
+from feeder.normalise import to_article
+from feeder.store import IngestResult, Store
+from tests.conftest import write_config
+
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+SOURCES = ("steady", "flaky", "other")
+
+
+def _articles(source: str, titles: list[str]) -> list[Article]:
+    return [to_article(RawEntry(title=title, link=f"http://{source}.example/{n}", guid=str(n), published=T0),
+                       source, f"http://{source}.example/feed", T0 + timedelta(minutes=5))
+            for n, title in enumerate(titles)]
+
+
+async def _ingest_together(pipeline: Pipeline) -> list[IngestResult | BaseException]:
+    """Submitted in one loop turn, so the writer takes all three as one batch."""
+    titles = {"steady": ["Storm nears coast"], "flaky": ["Storm nears coast", "Oil falls to $98"],
+              "other": ["Oil falls to $98"]}
+    return await asyncio.gather(*(pipeline._ingest(s, _articles(s, titles[s]), T0) for s in SOURCES),
+                                return_exceptions=True)
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Any:
+    sources = "".join(f'[[source]]\nname = "{s}"\nurl = "http://127.0.0.1:9/{s}"\n' for s in SOURCES)
+    config = load_config(write_config(tmp_path, sources))
+    store = Store(config.database)
+    pipeline = Pipeline(config, store, Fetcher(config.fetch))
+    yield pipeline
+    pipeline.close()
+    store.close()
+
+
+def test_sources_queued_together_are_stored_in_one_transaction(pipeline: Pipeline,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    transactions: list[list[str]] = []
+    real = Store.ingest_many
+    monkeypatch.setattr(Store, "ingest_many", lambda self, batches, *a: transactions.append(
+        [s for s, _ in batches]) or real(self, batches, *a))
+    results = asyncio.run(_ingest_together(pipeline))
+    assert transactions == [list(SOURCES)]
+    assert [(r.new, r.merged) for r in results if isinstance(r, IngestResult)] == [(1, 0), (2, 1), (1, 1)]
+    assert sorted(s.outlets for s in pipeline.store.recent_stories(10)) == [("flaky", "other"), ("steady", "flaky")]
+
+
+def test_a_source_the_database_rejects_fails_alone(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stand-in for a database error: no real input makes SQLite fail on demand."""
+    real = Store.ingest_many
+
+    def ingest_many(self: Store, batches: Any, *args: Any) -> list[IngestResult]:
+        if any(source == "flaky" for source, _ in batches):
+            raise RuntimeError("disk I/O error")
+        return real(self, batches, *args)
+
+    monkeypatch.setattr(Store, "ingest_many", ingest_many)
+    steady, flaky, other = asyncio.run(_ingest_together(pipeline))
+    assert isinstance(flaky, RuntimeError) and "disk I/O error" in str(flaky)
+    assert isinstance(steady, IngestResult) and isinstance(other, IngestResult)
+    assert sorted(s.outlets for s in pipeline.store.recent_stories(10)) == [("other",), ("steady",)]
+    # The rolled-back batch taught the deduplicator nothing that lingers: flaky's headlines are unknown.
+    assert len(pipeline.dedup) == 2
