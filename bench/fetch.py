@@ -90,7 +90,7 @@ async def _pipeline(urls: list[str], transport: str, concurrency: int, processes
 
 
 def _count_cpu(store: Any) -> dict[str, float]:
-    """Thread CPU seconds spent in parse_and_normalise and Store.ingest during the run (cold + warm).
+    """Thread CPU seconds spent in parse_and_normalise and Store.ingest_many during the run (cold + warm).
 
     Only meaningful when parsing runs in a thread: a process pool's CPU is not seen here.
     """
@@ -108,7 +108,7 @@ def _count_cpu(store: Any) -> dict[str, float]:
         return run
 
     feeder.ingest.parse_and_normalise = counted("parse", feeder.ingest.parse_and_normalise)
-    store.ingest = counted("store", store.ingest)
+    store.ingest_many = counted("store", store.ingest_many)  # Store.ingest goes through it too
     return spent
 
 

@@ -21,6 +21,7 @@ import cProfile
 import io
 import json
 import multiprocessing
+import os
 import pstats
 import socket
 import statistics
@@ -125,9 +126,11 @@ async def _feeder(urls: list[str], concurrency: int, processes: int, profile: bo
         async with _serving(config) as topic_url:
             # The client's requests need this loop: wait for it off the loop, in a thread.
             client = await asyncio.to_thread(_latency_client, topic_url)
-            started = time.perf_counter()
+            started, main_cpu = time.perf_counter(), time.process_time()
             cold = await pipeline.refresh_all()
             result["cold_s"] = time.perf_counter() - started
+            result["cold_main_cpu_s"] = time.process_time() - main_cpu
+            result["cold_pool_cpu_s"] = _pool_cpu_s(pipeline.parser)
             result["latency"] = await asyncio.to_thread(_stop_client, client)
         result["entries"] = sum(s.entries_seen for s in store.source_states().values())
         started = time.perf_counter()
@@ -159,6 +162,19 @@ async def _profiled_cold(pipeline: Any) -> str:
     stats.sort_stats("cumulative").print_stats(25)
     stats.sort_stats("tottime").print_stats(15)
     return out.getvalue()
+
+
+def _pool_cpu_s(pool: Executor | None) -> float:
+    """User + system CPU seconds of the parse workers so far (0 when parsing runs in a thread)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in getattr(pool, "_processes", None) or {}:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
 
 
 def _pool_peak_rss_mb(pool: Executor | None) -> float:
@@ -325,6 +341,8 @@ def report(args: argparse.Namespace, base_floor: dict[str, Any], ours: dict[str,
             print(f"topic feed during feeder's cold ingest: p99 {latency['p99_ms']:.1f} ms, p50 "
                   f"{latency['p50_ms']:.1f} ms, max {latency['max_ms']:.1f} ms over {latency['requests']} "
                   f"requests {latency['statuses']} (goal p99 < 100 ms)")
+        print(f"feeder cold CPU: main process {ours.get('cold_main_cpu_s', 0):.1f} s (event loop, store "
+              f"writer, dedup), parse workers {ours.get('cold_pool_cpu_s', 0):.1f} s")
         print(f"feeder: entries {ours.get('entries')}, cold ok {ours.get('cold_ok')}, warm 304 "
               f"{ours.get('warm_304')}, errors {ours.get('errors')}")
     for side, run in (("feeder", ours), ("reader", theirs)):

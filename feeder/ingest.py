@@ -49,7 +49,10 @@ class RefreshOutcome:
 
 def parse_and_normalise(body: bytes, url: str, content_type: str, source: str,
                         fetched_at: datetime) -> tuple[ParsedFeed, list[Article]]:
-    """The CPU part of a refresh: pure, so it can run in any worker."""
+    """The CPU part of a refresh: pure, so it can run in any worker.
+
+    Returns the feed's own fields (title, link, problem) without its raw entries: only their articles
+    cross back from a parse worker (half the bytes to pickle and unpickle on a farm feed)."""
     parsed = parse_document(body, url, content_type)
     # A truncated document leaves feedparser with empty husks of entries: nothing to store or publish.
     readable = tuple(e for e in parsed.entries if e.title or e.link or e.guid or e.summary or e.content)
@@ -186,7 +189,7 @@ class Pipeline:
             return result, ParsedFeed(), []
         parsed, articles = await self._in(self.parser, parse_and_normalise, result.body, result.url,
                                           result.content_type, source.name, now)
-        if parsed.problem and not parsed.entries:
+        if parsed.problem and not articles:
             raise FetchError(f"not a feed: {parsed.problem}" if "not a feed" not in parsed.problem
                              else parsed.problem, result.status)
         return result, parsed, articles
