@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -113,6 +116,28 @@ def test_several_sources_in_one_transaction_equal_one_at_a_time(tmp_path: Path, 
         together.ingest_many([("a", first), ("a", edit)], dedup, {}, T0)
     one_by_one.close()
     together.close()
+
+
+def test_the_write_ahead_log_is_copied_into_the_database_off_the_writer(tmp_path: Path) -> None:
+    path = tmp_path / "feeder.db"
+
+    def rows_in_database_file() -> int:  # immutable: the main file alone, as if the log were lost
+        with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as raw:
+            try:
+                return int(raw.execute("SELECT count(*) FROM articles").fetchone()[0])
+            except sqlite3.OperationalError:  # not even the table is there yet
+                return 0
+
+    store = Store(f"sqlite:///{path}")
+    ingest(store, Deduplicator(), [article("a", str(n), f"Headline number {n}", T0) for n in range(50)])
+    assert rows_in_database_file() == 0  # no commit waited for a checkpoint
+    deadline = time.monotonic() + 10
+    while rows_in_database_file() < 50 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert rows_in_database_file() == 50
+    store.close()
+    wal = Path(f"{path}-wal")
+    assert not wal.exists() or wal.stat().st_size == 0  # truncated, or removed with the last connection
 
 
 def test_priority_outranks_earliest(store: Store) -> None:
