@@ -365,7 +365,7 @@ def test_the_curator_remembers_terms_but_sees_changed_articles() -> None:
     curator = Curator()
     original = replace(article("Kyiv talks"), content_hash="h1")
     assert titles(curator.curate([topic("kyiv")], [story(original)], TAGS, NOW)[0]) == ["Kyiv talks"]
-    assert len(curator.memo.hits) == 1
+    assert len(curator.words) == 1  # one article version indexed
     edited = replace(original, title="Lviv talks", content_hash="h2")  # same guid, new text
     assert curator.curate([topic("kyiv")], [story(edited)], TAGS, NOW) == [[]]
     assert titles(curator.curate([topic("lviv")], [story(edited)], TAGS, NOW)[0]) == ["Lviv talks"]

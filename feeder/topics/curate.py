@@ -17,7 +17,7 @@ from datetime import datetime
 
 from feeder.config import TopicConfig
 from feeder.model import Story
-from feeder.topics.index import Index, Memo
+from feeder.topics.index import Index, WordIndex
 from feeder.topics.query import Query, parse_query
 from feeder.topics.text import Searchable
 
@@ -39,14 +39,17 @@ class Pool(Sequence[Candidate]):
     sorting plain numbers, and ``max_age`` is a cut-off number.
     """
 
-    def __init__(self, pool: Sequence[Candidate]) -> None:
+    def __init__(self, pool: Sequence[Candidate], words: WordIndex | None = None) -> None:
+        """``words``: the index kept from earlier publishes, so that only new or changed articles are read."""
         self.candidates = tuple(sorted(pool, key=lambda c: (c.story.first_published, c.story.id), reverse=True))
         docs: list[Searchable] = []
-        self.story_of: list[int] = []  # article number in the index -> candidate number
+        story_numbers: list[int] = []
         for number, candidate in enumerate(self.candidates):
             docs.extend(candidate.docs)
-            self.story_of.extend([number] * len(candidate.docs))
-        self.articles = Index(docs)
+            story_numbers.extend([number] * len(candidate.docs))
+        self.articles = Index(docs, words)
+        # article number in the index -> candidate number
+        self.story_of = dict(zip(self.articles.numbers, story_numbers, strict=True))
         self.outlets = [len(c.story.outlets) for c in self.candidates]
         self.canonical_source = [c.story.article.source for c in self.candidates]
         self._ages = [-c.story.first_published.timestamp() for c in self.candidates]  # ascending
@@ -62,19 +65,18 @@ class Pool(Sequence[Candidate]):
 
     def stories_of(self, articles: Set[int]) -> list[int]:
         """The candidates those articles belong to, newest first."""
-        story_of = self.story_of
-        return sorted({story_of[a] for a in articles})
+        return sorted(set(map(self.story_of.__getitem__, articles)))
 
     def published_since(self, cutoff: datetime) -> int:
         """How many candidates (the first ones) were first published at or after the cut-off."""
         return bisect_right(self._ages, -cutoff.timestamp())
 
 
-def candidates(stories: Sequence[Story], source_tags: SourceTags) -> Pool:
+def candidates(stories: Sequence[Story], source_tags: SourceTags, words: WordIndex | None = None) -> Pool:
     return Pool([
         Candidate(story, tuple(Searchable(a, source_tags.get(a.source, ())) for a in story.articles))
         for story in stories
-    ])
+    ], words)
 
 
 class TopicMatcher:
@@ -120,17 +122,18 @@ def select_stories(matcher: TopicMatcher, pool: Sequence[Candidate], now: dateti
 
 
 class Curator:
-    """Chooses every topic's entries at each publish. Between publishes it remembers which query terms each
-    stored article holds, so a publish reads only articles that are new or changed since the last one."""
+    """Chooses every topic's entries at each publish. Between publishes it keeps the words of every stored
+    article, so a publish reads only articles that are new or changed since the last one, and a new or
+    changed topic reads none."""
 
     def __init__(self) -> None:
-        self.memo = Memo()
+        self.words = WordIndex()
 
     def curate(self, topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
                now: datetime) -> list[list[Story]]:
-        pool = candidates(stories, source_tags)
+        pool = candidates(stories, source_tags, self.words)
         matchers = [TopicMatcher(topic, source_tags) for topic in topics]
-        pool.articles.prepare((term for m in matchers for term in m.query.vocabulary()), self.memo)
+        self.words.forget_checked_except({term for m in matchers for term in m.query.vocabulary()})
         return [select_stories(matcher, pool, now) for matcher in matchers]
 
 
