@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from feeder.config import TopicConfig
 from feeder.model import Story
@@ -121,26 +122,79 @@ def select_stories(matcher: TopicMatcher, pool: Sequence[Candidate], now: dateti
     return [pool.candidates[n].story for n in chosen[: topic.max_items]]
 
 
-class Curator:
-    """Chooses every topic's entries at each publish. Between publishes it keeps the words of every stored
-    article, so a publish reads only articles that are new or changed since the last one, and a new or
-    changed topic reads none."""
+class StoredStories(Protocol):
+    """What a Curator reads beyond the recent stories it is given: feeder.store.Store."""
 
-    def __init__(self) -> None:
+    def story_ids(self, since: datetime | None = None) -> list[int]: ...
+
+    def stories_by_id(self, ids: Iterable[int]) -> list[Story]: ...
+
+
+SEARCH_CHUNK = 5000  # stories read at a time when new topics search the whole store
+
+
+class Curator:
+    """Chooses every topic's entries at each publish. Between publishes it keeps the words of every article
+    it was given, so a publish reads only articles that are new or changed since the last one, and a new or
+    changed topic reads none of them again.
+
+    With a store, topics are not limited to the recent stories a publish gives: a new or changed topic
+    (and every topic after a start) searches every stored story within its ``max_age``, and each topic
+    keeps its older entries from one publish to the next.
+    """
+
+    def __init__(self, store: StoredStories | None = None) -> None:
         self.words = WordIndex()
+        self.store = store
+        self.kept: dict[TopicConfig, frozenset[int]] = {}  # each topic's entries at the last publish (ids)
 
     def curate(self, topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
                now: datetime) -> list[list[Story]]:
+        if self.store is not None:
+            stories = self._with_older(self.store, topics, stories, source_tags, now)
         pool = candidates(stories, source_tags, self.words)
         matchers = [TopicMatcher(topic, source_tags) for topic in topics]
         self.words.forget_checked_except({term for m in matchers for term in m.query.vocabulary()})
-        return [select_stories(matcher, pool, now) for matcher in matchers]
+        chosen = [select_stories(matcher, pool, now) for matcher in matchers]
+        self.kept = {topic: frozenset(s.id for s in entries) for topic, entries in zip(topics, chosen, strict=True)}
+        return chosen
+
+    def _with_older(self, store: StoredStories, topics: Sequence[TopicConfig], recent: Sequence[Story],
+                    source_tags: SourceTags, now: datetime) -> list[Story]:
+        """The recent stories plus the older ones a topic may carry: its entries at the last publish, or for
+        a topic new since then, its best among all stored stories."""
+        new = [topic for topic in topics if topic not in self.kept]
+        older = set().union(*(self.kept[topic] for topic in topics if topic in self.kept))
+        if new:
+            older.update(self._search_store(store, new, recent, source_tags, now))
+        older.difference_update(s.id for s in recent)
+        return [*recent, *store.stories_by_id(older)] if older else list(recent)
+
+    @staticmethod
+    def _search_store(store: StoredStories, topics: Sequence[TopicConfig], recent: Sequence[Story],
+                      source_tags: SourceTags, now: datetime) -> set[int]:
+        """The ids of the topics' entries among the stored stories older than the recent ones, read a chunk
+        at a time (memory): a story among a topic's best of all is among the best of its chunk and those
+        carried from earlier chunks, whatever the ranking, limits and per-source caps."""
+        recent_ids = {s.id for s in recent}
+        older = [i for i in store.story_ids(_horizon(topics, now)) if i not in recent_ids]
+        best: dict[int, Story] = {}
+        for start in range(0, len(older), SEARCH_CHUNK):
+            pool = [*store.stories_by_id(older[start:start + SEARCH_CHUNK]), *best.values()]
+            best = {s.id: s for chosen in curate(topics, pool, source_tags, now) for s in chosen}
+        return set(best)
 
 
 def curate(topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
            now: datetime) -> list[list[Story]]:
     """Every topic's entries from one set of stories: the articles are read and indexed once for all."""
     return Curator().curate(topics, stories, source_tags, now)
+
+
+def _horizon(topics: Sequence[TopicConfig], now: datetime) -> datetime | None:
+    """The oldest first publication any of the topics accepts (None: no limit)."""
+    ages = [topic.max_age for topic in topics]
+    return None if not ages or None in ages else now - max(age for age in ages if age is not None)
 
 
 def _union(sets: Iterator[frozenset[int]]) -> frozenset[int]:
