@@ -17,14 +17,16 @@ import gc
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TypeVar
 
 from feeder.config import TopicConfig
+from feeder.ingest import STORY_POOL
 from feeder.model import Article, Story
-from feeder.topics import TopicMatcher, WordIndex, candidates, select_stories
+from feeder.topics import Curator, TopicMatcher, WordIndex, candidates, select_stories
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SOURCES = [f"outlet-{n}" for n in range(40)]
@@ -178,6 +180,39 @@ def main() -> None:
         print(f"  total:                        {index + match}   goal < 2 s")
         print(f"  index: {words.size_in_bytes() / 1e6:.0f} MB for {len(words)} articles "
               f"(RSS {rss / 1e6:.0f} -> {_rss() / 1e6:.0f} MB)")
+    _search_the_store(stories, configs)
+
+
+def _search_the_store(stories: list[Story], configs: list[TopicConfig]) -> None:
+    """The daemon reads only the newest STORY_POOL stories at each publish; new topics search all of them."""
+    store = _Stored(stories)
+    curator = Curator(store)
+    recent = stories[:STORY_POOL]
+    print(f"with a store: publishes read the newest {STORY_POOL} stories, new topics search all (reading the "
+          "store's stories is not timed: in memory here)")
+    rounds = [(f"first publish ({len(configs)} new topics search the store)", configs),
+              ("next publish (same topics)", configs),
+              ("next publish (one new topic)", [*configs, TopicConfig(slug="new", title="New", query="reykjavik")])]
+    for name, chosen_topics in rounds:
+        chosen, took = timed(partial(curator.curate, chosen_topics, _fresh(recent), TAGS, NOW))
+        print(f"  {name}: {took}   ({sum(len(c) for c in chosen)} entries)")
+    print(f"  index: {(curator.words.size_in_bytes() + curator.older_words.size_in_bytes()) / 1e6:.0f} MB for "
+          f"{len(curator.words) + len(curator.older_words)} articles")
+
+
+class _Stored:
+    """The synthesised stories as feeder.topics.StoredStories, with fresh objects as a database gives."""
+
+    def __init__(self, stories: list[Story]) -> None:
+        self.stories = {s.id: s for s in stories}
+        self.newest_first = [s.id for s in stories]
+
+    def story_ids(self, since: datetime | None = None) -> list[int]:
+        return [i for i in self.newest_first if since is None or self.stories[i].first_published >= since]
+
+    def stories_by_id(self, ids: Iterable[int]) -> list[Story]:
+        found = [self.stories[i] for i in set(ids) if i in self.stories]
+        return _fresh(sorted(found, key=lambda s: (s.first_published, s.id), reverse=True))
 
 
 def _publish(stories: list[Story], configs: list[TopicConfig], words: WordIndex) -> tuple[list[list[Story]], Took,

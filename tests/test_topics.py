@@ -425,9 +425,9 @@ def test_the_index_forgets_removed_and_edited_articles_and_compacts() -> None:
     assert curator.words.size_in_bytes() < 200_000  # stale versions were compacted away
 
 
-def test_a_new_topic_searches_the_whole_store(tmp_path: Path) -> None:
+def test_a_new_topic_searches_the_whole_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A topic is not limited to the recent stories a publish reads: a new one finds a story from weeks
-    ago, and keeps it at the next publishes, within its max_age."""
+    ago, and keeps it at the next publishes, within its max_age; the next new topic reads no text again."""
     store = Store(f"sqlite:///{tmp_path / 'feeder.db'}")
     try:
         dedup = make_deduplicator()
@@ -447,5 +447,12 @@ def test_a_new_topic_searches_the_whole_store(tmp_path: Path) -> None:
         chosen = curator.curate([narrow, either], store.recent_stories(3), TAGS, NOW)
         assert titles(chosen[0]) == ["Reykjavik geyser erupts"]  # kept, without searching again
         assert titles(chosen[1]) == ["Markets rally in Tokyo", "Reykjavik geyser erupts"]
+
+        def unread(_: Searchable) -> set[bytes]:
+            raise AssertionError("an article was read again")
+
+        monkeypatch.setattr(Searchable, "word_set", unread)
+        chosen = curator.curate([narrow, topic("reykjavik OR storm")], store.recent_stories(3), TAGS, NOW)
+        assert titles(chosen[1]) == ["Storm closes coastal roads", "Reykjavik geyser erupts"]
     finally:
         store.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -40,15 +40,17 @@ class Pool(Sequence[Candidate]):
     sorting plain numbers, and ``max_age`` is a cut-off number.
     """
 
-    def __init__(self, pool: Sequence[Candidate], words: WordIndex | None = None) -> None:
-        """``words``: the index kept from earlier publishes, so that only new or changed articles are read."""
+    def __init__(self, pool: Sequence[Candidate], words: WordIndex | None = None,
+                 forget_others: bool = True) -> None:
+        """``words``: the index kept from earlier publishes, so that only new or changed articles are read;
+        it forgets the articles not in this pool unless told not to."""
         self.candidates = tuple(sorted(pool, key=lambda c: (c.story.first_published, c.story.id), reverse=True))
         docs: list[Searchable] = []
         story_numbers: list[int] = []
         for number, candidate in enumerate(self.candidates):
             docs.extend(candidate.docs)
             story_numbers.extend([number] * len(candidate.docs))
-        self.articles = Index(docs, words)
+        self.articles = Index(docs, words, forget_others)
         # article number in the index -> candidate number
         self.story_of = dict(zip(self.articles.numbers, story_numbers, strict=True))
         self.outlets = [len(c.story.outlets) for c in self.candidates]
@@ -73,11 +75,12 @@ class Pool(Sequence[Candidate]):
         return bisect_right(self._ages, -cutoff.timestamp())
 
 
-def candidates(stories: Sequence[Story], source_tags: SourceTags, words: WordIndex | None = None) -> Pool:
+def candidates(stories: Sequence[Story], source_tags: SourceTags, words: WordIndex | None = None,
+               forget_others: bool = True) -> Pool:
     return Pool([
         Candidate(story, tuple(Searchable(a, source_tags.get(a.source, ())) for a in story.articles))
         for story in stories
-    ], words)
+    ], words, forget_others)
 
 
 class TopicMatcher:
@@ -144,7 +147,8 @@ class Curator:
     """
 
     def __init__(self, store: StoredStories | None = None) -> None:
-        self.words = WordIndex()
+        self.words = WordIndex()  # the recent stories' articles
+        self.older_words = WordIndex()  # the older stored articles, read when new topics search the store
         self.store = store
         self.kept: dict[TopicConfig, frozenset[int]] = {}  # each topic's entries at the last publish (ids)
 
@@ -170,18 +174,24 @@ class Curator:
         older.difference_update(s.id for s in recent)
         return [*recent, *store.stories_by_id(older)] if older else list(recent)
 
-    @staticmethod
-    def _search_store(store: StoredStories, topics: Sequence[TopicConfig], recent: Sequence[Story],
+    def _search_store(self, store: StoredStories, topics: Sequence[TopicConfig], recent: Sequence[Story],
                       source_tags: SourceTags, now: datetime) -> set[int]:
         """The ids of the topics' entries among the stored stories older than the recent ones, read a chunk
         at a time (memory): a story among a topic's best of all is among the best of its chunk and those
-        carried from earlier chunks, whatever the ranking, limits and per-source caps."""
+        carried from earlier chunks, whatever the ranking, limits and per-source caps. The words of those
+        older articles are kept too, so the next new topic reads them from the store but not again."""
         recent_ids = {s.id for s in recent}
         older = [i for i in store.story_ids(_horizon(topics, now)) if i not in recent_ids]
+        matchers = [TopicMatcher(topic, source_tags) for topic in topics]
+        self.older_words.forget_checked_except({term for m in matchers for term in m.query.vocabulary()})
+        seen: set[Hashable] = set()
         best: dict[int, Story] = {}
         for start in range(0, len(older), SEARCH_CHUNK):
-            pool = [*store.stories_by_id(older[start:start + SEARCH_CHUNK]), *best.values()]
-            best = {s.id: s for chosen in curate(topics, pool, source_tags, now) for s in chosen}
+            pool = candidates([*store.stories_by_id(older[start:start + SEARCH_CHUNK]), *best.values()],
+                              source_tags, self.older_words, forget_others=False)
+            seen.update(doc.identity for candidate in pool for doc in candidate.docs)
+            best = {s.id: s for matcher in matchers for s in select_stories(matcher, pool, now)}
+        self.older_words.keep_only(seen)
         return set(best)
 
 

@@ -8,14 +8,16 @@ for, so adding or changing a topic reads nothing again. A word's postings are th
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 from sys import getsizeof
 from typing import NamedTuple, TypeVar
 
-from feeder.topics.text import Searchable, fold_short, spaced, spaced_words
+from feeder.topics.text import Searchable, fold_short, holds_phrase, spaced, spaced_words, word_set
 
 NOWHERE: frozenset[int] = frozenset()
 K = TypeVar("K")
@@ -32,21 +34,22 @@ class Term(NamedTuple):
 
     @property
     def checked(self) -> bool:
-        """Whether the index must read articles to answer: word order, or the title alone."""
-        return self.in_title or len(self.words) > 1
+        """Whether the index must read articles to answer: a phrase (the index keeps no word order)."""
+        return len(self.words) > 1
 
 
 @dataclass
 class _Checked:
-    """A phrase or title term's answer for every slot up to ``upto``: such terms are checked in the articles
-    that hold all their words, once per article version."""
+    """A phrase's answer for every slot up to ``upto``: phrases are checked in the articles that hold all
+    their words, once per article version."""
 
     upto: int = -1
     slots: array[int] = field(default_factory=lambda: _slots())
 
 
 class WordIndex:
-    """Every distinct folded word of title, summary and content of each article it has been shown.
+    """Every distinct folded word of each article it has been shown: of title, summary and content
+    together, and of the title alone (for ``title:``).
 
     Memory: four bytes per distinct word per article (``array('I')`` postings) plus one dictionary entry
     per article and per distinct word. Slots of articles that left the store stay in the postings until
@@ -57,6 +60,7 @@ class WordIndex:
     def __init__(self) -> None:
         self._slots: dict[Hashable, int] = {}  # article identity -> slot
         self._postings: defaultdict[bytes, array[int]] = defaultdict(_slots)
+        self._titles: defaultdict[bytes, array[int]] = defaultdict(_slots)  # the same, for titles alone
         # ("source" | "author" | "language" | "category", the value as written) -> slots
         self._fields: defaultdict[tuple[str, str], array[int]] = defaultdict(_slots)
         self._checked: dict[Term, _Checked] = {}
@@ -66,10 +70,11 @@ class WordIndex:
     def __len__(self) -> int:
         return len(self._slots)
 
-    def sync(self, docs: Sequence[Searchable]) -> list[int]:
-        """Each article's slot, reading only those it has not seen; forgets the articles not given."""
+    def sync(self, docs: Sequence[Searchable], forget_others: bool = True) -> list[int]:
+        """Each article's slot, reading only those it has not seen; forgets the articles not given unless
+        told not to (a search reading the store a part at a time: see keep_only)."""
         known = self._slots
-        slots: dict[Hashable, int] = {}
+        slots: dict[Hashable, int] = {} if forget_others else known
         numbers = []
         for doc in docs:
             identity = doc.identity
@@ -80,11 +85,22 @@ class WordIndex:
                     slot = self._add(doc)
             slots[identity] = slot
             numbers.append(slot)
-        self._stale += len(known.keys() - slots.keys())
-        self._slots = slots
-        if self._stale > max(len(slots), 1000):
-            self._compact()
+        if forget_others:
+            self._stale += len(known.keys() - slots.keys())
+            self._slots = slots
+            self._compact_when_stale()
         return numbers
+
+    def keep_only(self, identities: Set[Hashable]) -> None:
+        """Forget every article but these (by ``Searchable.identity``)."""
+        kept = {identity: slot for identity, slot in self._slots.items() if identity in identities}
+        self._stale += len(self._slots) - len(kept)
+        self._slots = kept
+        self._compact_when_stale()
+
+    def _compact_when_stale(self) -> None:
+        if self._stale > max(len(self._slots), 1000):
+            self._compact()
 
     def _add(self, doc: Searchable) -> int:
         slot = self._next
@@ -92,6 +108,9 @@ class WordIndex:
         postings = self._postings
         for word in doc.word_set():  # ~60 distinct words an article: this loop is most of the index's cost
             postings[word].append(slot)
+        titles = self._titles
+        for word in word_set(doc.article.title):
+            titles[word].append(slot)
         a = doc.article
         for key in (("source", a.source), ("author", a.author), ("language", a.language),
                     *(("category", category) for category in a.categories)):
@@ -102,13 +121,14 @@ class WordIndex:
         """Drop the slots of forgotten articles from every postings list (and forget checked terms)."""
         live = set(self._slots.values())
         self._postings = defaultdict(_slots, _compacted(self._postings, live))
+        self._titles = defaultdict(_slots, _compacted(self._titles, live))
         self._fields = defaultdict(_slots, _compacted(self._fields, live))
         self._checked.clear()
         self._stale = 0
 
-    def with_word(self, word: str) -> set[int]:
-        """The slots (live or stale) whose text holds the word."""
-        return set(self._postings.get(word.encode(), ()))
+    def with_word(self, word: str, in_title: bool = False) -> set[int]:
+        """The slots (live or stale) whose text (or title) holds the word."""
+        return set((self._titles if in_title else self._postings).get(word.encode(), ()))
 
     def by_field(self, field: str) -> dict[str, array[int]]:
         """Slots (live or stale) by the value of a field as written: "source", "author", "language" or
@@ -116,11 +136,11 @@ class WordIndex:
         return {value: slots for (name, value), slots in self._fields.items() if name == field}
 
     def with_checked(self, term: Term, live: Set[int], holds: Callable[[int], bool]) -> set[int]:
-        """The slots (live or stale) that hold a phrase or title term: ``holds(slot)`` answers for the live
+        """The slots (live or stale) that hold a phrase: ``holds(slot)`` answers for the live
         slots that hold all its words and were not checked before."""
         checked = self._checked.setdefault(term, _Checked())
         found = set(checked.slots)
-        newer = {slot for slot in self._holding_all(term.words) if slot > checked.upto} & live
+        newer = self._holding_all(term, after=checked.upto) & live
         if newer:
             hits = sorted(filter(holds, newer))
             checked.slots.extend(hits)
@@ -129,39 +149,45 @@ class WordIndex:
         return found
 
     def forget_checked_except(self, terms: Set[Term]) -> None:
-        """Drop what was remembered for phrases and title terms no topic asks for any more."""
+        """Drop what was remembered for phrases no topic asks for any more."""
         for term in self._checked.keys() - terms:
             del self._checked[term]
 
-    def _holding_all(self, words: Iterable[str]) -> set[int]:
-        postings = sorted((self._postings.get(w.encode(), _slots()) for w in set(words)), key=len)
-        found = set(postings[0])
-        for more in postings[1:]:
-            found.intersection_update(more)
-        return found
+    def _holding_all(self, term: Term, after: int) -> set[int]:
+        """The slots above ``after`` that hold all the term's words. Postings are in ascending order (slots
+        are handed out in order), so the slots above are a tail, found by bisection."""
+        where = self._titles if term.in_title else self._postings
+        postings = [where.get(w.encode(), _slots()) for w in set(term.words)]
+        tails = sorted((found[bisect_right(found, after):] for found in postings), key=len)
+        holding = set(tails[0])
+        for more in tails[1:]:
+            holding.intersection_update(more)
+        return holding
 
     def size_in_bytes(self) -> int:
         """What the index holds, roughly (containers and their keys; small ints are shared)."""
-        postings = sum(getsizeof(word) + getsizeof(found) for word, found in self._postings.items())
+        postings = sum(getsizeof(word) + getsizeof(found) for word, found in
+                       chain(self._postings.items(), self._titles.items()))
         checked = sum(getsizeof(c.slots) + 100 for c in self._checked.values())
         fields = sum(getsizeof(found) for found in self._fields.values())
         slots = getsizeof(self._slots) + sum(getsizeof(key) + 32 for key in self._slots)
-        return getsizeof(self._postings) + postings + fields + checked + slots
+        return getsizeof(self._postings) + getsizeof(self._titles) + postings + fields + checked + slots
 
 
 class Index:
     """The stored articles of one publish, numbered by their slot in a WordIndex, with the lookups that let
     a query avoid testing each article in turn.
 
-    Words cost one set operation; phrases and title terms read only the articles that hold all their words,
-    and only once per article version when the WordIndex is kept between publishes. Fields with few
+    Words (in the text or the title) cost one set operation; phrases read only the articles that hold all
+    their words, and only once per article version when the WordIndex is kept between publishes. Fields with few
     distinct values (source, tag, language, author, category) are grouped by value on first use, so they too
     are answered without a test per article; only url: and /regex/ test articles one by one.
     """
 
-    def __init__(self, docs: Sequence[Searchable], words: WordIndex | None = None) -> None:
+    def __init__(self, docs: Sequence[Searchable], words: WordIndex | None = None,
+                 forget_others: bool = True) -> None:
         self.words = words if words is not None else WordIndex()
-        self.numbers = self.words.sync(docs)  # each doc's number, in the order given
+        self.numbers = self.words.sync(docs, forget_others)  # each doc's number, in the order given
         self.docs = dict(zip(self.numbers, docs, strict=True))
         self.everything: frozenset[int] = frozenset(self.docs)
         self._found: dict[Term, frozenset[int]] = {}
@@ -175,15 +201,14 @@ class Index:
             if term.checked:
                 hits = self.words.with_checked(term, self.everything, self._holds(term))
             else:
-                hits = self.words.with_word(term.words[0])
+                hits = self.words.with_word(term.words[0], term.in_title)
             found = self._found[term] = self.everything.intersection(hits)
         return found
 
     def _holds(self, term: Term) -> Callable[[int], bool]:
         docs, words = self.docs, term.words
         if term.in_title:
-            wanted = spaced(words)
-            return lambda number: wanted in docs[number].spaced_title
+            return lambda number: holds_phrase(docs[number].article.title, words)
         return lambda number: docs[number].holds_phrase(words)
 
     def with_source(self, name: str) -> frozenset[int]:

@@ -148,13 +148,12 @@ class Searchable:
     A plain class with slots, not a dataclass: a publish makes one per stored article, so they must be cheap.
     """
 
-    __slots__ = ("_folded_url", "_spaced_title", "_text", "article", "tags")
+    __slots__ = ("_folded_url", "_text", "article", "tags")
 
     def __init__(self, article: Article, tags: tuple[str, ...] = ()) -> None:
         self.article = article
         self.tags = tags
         self._text: str | None = None
-        self._spaced_title: str | None = None
         self._folded_url: str | None = None
 
     def __repr__(self) -> str:
@@ -188,12 +187,6 @@ class Searchable:
             a = self.article
             self._text = f"{a.title}\n{plain_text(a.summary)}\n{plain_text(a.content)}"
         return self._text
-
-    @property
-    def spaced_title(self) -> str:
-        if self._spaced_title is None:
-            self._spaced_title = spaced(words(self.article.title))
-        return self._spaced_title
 
     @property
     def folded_url(self) -> str:
