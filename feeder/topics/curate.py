@@ -142,8 +142,8 @@ class Curator:
     changed topic reads none of them again.
 
     With a store, topics are not limited to the recent stories a publish gives: a new or changed topic
-    (and every topic after a start) searches every stored story within its ``max_age``, and each topic
-    keeps its older entries from one publish to the next.
+    (and every topic after a start) searches every stored story within its ``max_age`` when its feed is
+    not already full of recent stories, and each topic keeps its older entries from one publish to the next.
     """
 
     def __init__(self, store: StoredStories | None = None) -> None:
@@ -154,25 +154,32 @@ class Curator:
 
     def curate(self, topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
                now: datetime) -> list[list[Story]]:
-        if self.store is not None:
-            stories = self._with_older(self.store, topics, stories, source_tags, now)
-        pool = candidates(stories, source_tags, self.words)
         matchers = [TopicMatcher(topic, source_tags) for topic in topics]
         self.words.forget_checked_except({term for m in matchers for term in m.query.vocabulary()})
+        recent = {s.id for s in stories}  # the newest stored stories, when a store gives them
+        if self.store is not None:
+            stories = self._with_stored(self.store, stories, self._kept_ids(topics))
+        pool = candidates(stories, source_tags, self.words)
         chosen = [select_stories(matcher, pool, now) for matcher in matchers]
+        searching = [topic for topic, entries in zip(topics, chosen, strict=True)
+                     if topic not in self.kept and _may_have_older_entries(topic, entries, recent)]
+        if self.store is not None and searching:
+            found = self._search_store(self.store, searching, stories, source_tags, now)
+            if found:  # choose again among those too
+                pool = candidates(self._with_stored(self.store, stories, found), source_tags, self.words)
+                chosen = [select_stories(matcher, pool, now) for matcher in matchers]
         self.kept = {topic: frozenset(s.id for s in entries) for topic, entries in zip(topics, chosen, strict=True)}
         return chosen
 
-    def _with_older(self, store: StoredStories, topics: Sequence[TopicConfig], recent: Sequence[Story],
-                    source_tags: SourceTags, now: datetime) -> list[Story]:
-        """The recent stories plus the older ones a topic may carry: its entries at the last publish, or for
-        a topic new since then, its best among all stored stories."""
-        new = [topic for topic in topics if topic not in self.kept]
-        older = set().union(*(self.kept[topic] for topic in topics if topic in self.kept))
-        if new:
-            older.update(self._search_store(store, new, recent, source_tags, now))
-        older.difference_update(s.id for s in recent)
-        return [*recent, *store.stories_by_id(older)] if older else list(recent)
+    def _kept_ids(self, topics: Sequence[TopicConfig]) -> set[int]:
+        """The stories the topics carried at the last publish (new topics: none)."""
+        return set().union(*(self.kept[topic] for topic in topics if topic in self.kept))
+
+    @staticmethod
+    def _with_stored(store: StoredStories, stories: Sequence[Story], ids: set[int]) -> list[Story]:
+        """The stories plus those of these ids that are not among them yet."""
+        missing = ids.difference(s.id for s in stories)
+        return [*stories, *store.stories_by_id(missing)] if missing else list(stories)
 
     def _search_store(self, store: StoredStories, topics: Sequence[TopicConfig], recent: Sequence[Story],
                       source_tags: SourceTags, now: datetime) -> set[int]:
@@ -199,6 +206,12 @@ def curate(topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags:
            now: datetime) -> list[list[Story]]:
     """Every topic's entries from one set of stories: the articles are read and indexed once for all."""
     return Curator().curate(topics, stories, source_tags, now)
+
+
+def _may_have_older_entries(topic: TopicConfig, entries: list[Story], recent: set[int]) -> bool:
+    """Whether stories older than the recent ones could be among a topic's entries: not when its feed is
+    newest first and already full of recent stories."""
+    return topic.rank != "newest" or len(entries) < topic.max_items or not recent.issuperset(s.id for s in entries)
 
 
 def _horizon(topics: Sequence[TopicConfig], now: datetime) -> datetime | None:
