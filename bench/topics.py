@@ -192,7 +192,8 @@ def _search_the_store(stories: list[Story], configs: list[TopicConfig]) -> None:
           "store's stories is not timed: in memory here)")
     rounds = [(f"first publish ({len(configs)} new topics search the store)", configs),
               ("next publish (same topics)", configs),
-              ("next publish (one new topic)", [*configs, TopicConfig(slug="new", title="New", query="reykjavik")])]
+              ("next publish (one new topic, ranked by coverage: it searches the store)",
+               [*configs, TopicConfig(slug="new", title="New", query="reykjavik", rank="coverage")])]
     for name, chosen_topics in rounds:
         chosen, took = timed(partial(curator.curate, chosen_topics, _fresh(recent), TAGS, NOW))
         print(f"  {name}: {took}   ({sum(len(c) for c in chosen)} entries)")
