@@ -384,6 +384,7 @@ def test_the_curator_remembers_terms_but_sees_changed_articles() -> None:
 @pytest.mark.parametrize("text", [
     "Kyi\u0308v ½ İstanbul STRASSE Straße ﬁne a\u2024b hello\xa0world it\u2019s — done K \u0301x",
     "ΣΟΦΟΣ σοφός", "日本語 テキスト", "x_y 3.14 __init__", "Łódź Kraków", "", "   ", "<p>tag & text</p>",
+    "lone \ud800surrogate",
 ])
 def test_word_set_is_the_set_of_words(text: str) -> None:
     assert word_set(text) == {w.encode() for w in words(text)}

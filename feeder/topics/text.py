@@ -84,7 +84,7 @@ def holds_phrase(text: str, phrase: tuple[str, ...]) -> bool:
     except when the text holds non-ASCII characters (which could hide or break the phrase) and no plain
     ASCII occurrence was found.
     """
-    split = text.lower().encode().translate(_ASCII_BREAKS)
+    split = _utf8(text.lower()).translate(_ASCII_BREAKS)
     pattern = _phrase_pattern(phrase)
     if pattern is not None:
         if pattern.search(split):
@@ -105,7 +105,11 @@ def _phrase_pattern(phrase: tuple[str, ...]) -> re.Pattern[bytes] | None:
 
 def _split(text: str) -> list[bytes]:
     """Lower-case UTF-8 tokens, split at every ASCII byte that is not a word character."""
-    return text.lower().encode().translate(_ASCII_BREAKS).split()
+    return _utf8(text.lower()).translate(_ASCII_BREAKS).split()
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # a lone surrogate in stored text must not stop the index
 
 
 def _odd(tokens: Iterable[bytes]) -> set[bytes]:
@@ -119,7 +123,7 @@ def _odd_words(token: bytes) -> tuple[bytes, ...]:
     if found is None:
         if len(_odd_cache) >= _ODD_CACHE_SIZE:
             _odd_cache.clear()
-        found = _odd_cache[token] = tuple(word.encode() for word in words(token.decode()))
+        found = _odd_cache[token] = tuple(word.encode() for word in words(token.decode("utf-8", "surrogatepass")))
     return found
 
 
