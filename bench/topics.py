@@ -188,8 +188,8 @@ def _search_the_store(stories: list[Story], configs: list[TopicConfig]) -> None:
     store = _Stored(stories)
     curator = Curator(store)
     recent = stories[:STORY_POOL]
-    print(f"with a store: publishes read the newest {STORY_POOL} stories, new topics search all (reading the "
-          "store's stories is not timed: in memory here)")
+    print(f"with a store: publishes read the newest {STORY_POOL} stories, new topics search all (the store is "
+          "in memory here, its reads timed: new objects, as a database gives, but no SQL)")
     rounds = [(f"first publish ({len(configs)} new topics search the store)", configs),
               ("next publish (same topics)", configs),
               ("next publish (one new topic, ranked by coverage: it searches the store)",
