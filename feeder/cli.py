@@ -168,7 +168,7 @@ def _topics_test(config: Config, args: argparse.Namespace) -> int:
     from feeder.config import TopicConfig
     from feeder.ingest import STORY_POOL
     from feeder.store import Store
-    from feeder.topics import curate
+    from feeder.topics import Curator
 
     try:
         query = parse_query(args.query)
@@ -178,12 +178,15 @@ def _topics_test(config: Config, args: argparse.Namespace) -> int:
     store = Store(config.database)
     try:
         stories = store.recent_stories(STORY_POOL)
+        stored = store.counts()["stories"]
+        # At most STORY_POOL matches are listed (memory); the store is searched whole, as a new topic's is.
+        topic = TopicConfig(slug="test", title="test", query=args.query, max_items=max(min(stored, STORY_POOL), 1))
+        chosen = Curator(store).curate([topic], stories, {s.name: s.tags for s in config.sources},
+                                       datetime.now(UTC))[0]
     finally:
         store.close()
-    topic = TopicConfig(slug="test", title="test", query=args.query, max_items=max(len(stories), 1))
-    chosen = curate([topic], stories, {s.name: s.tags for s in config.sources}, datetime.now(UTC))[0]
     shown = f"; the newest {args.limit} shown" if len(chosen) > args.limit else ""
-    print(f"{query.describe()}: {len(chosen)} of {len(stories)} stored stories match{shown}", file=sys.stderr)
+    print(f"{query.describe()}: {len(chosen)} of {stored} stored stories match{shown}", file=sys.stderr)
     for story in chosen[: args.limit]:
         print(f"{story.first_published:%Y-%m-%d %H:%M}  {story.article.title}  [{', '.join(story.outlets)}]")
     return 0

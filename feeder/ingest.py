@@ -33,7 +33,7 @@ log = logging.getLogger("feeder.ingest")
 R = TypeVar("R")
 T = TypeVar("T")
 PROCESS_PARSING_FROM = 50  # web sources from which parsing gets processes of its own
-STORY_POOL = 5000  # most recent stories considered for the topic feeds
+STORY_POOL = 5000  # most recent stories read at each publish (a topic keeps its older entries: Curator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +101,8 @@ class Pipeline:
         self._in_progress = asyncio.Semaphore(2 * config.fetch.concurrency)
         self.dedup = self._fresh_dedup()
         self.store.load_dedup_window(self.dedup)
-        self.curator = Curator()  # remembers each stored article's query terms from one publish to the next
+        # Keeps each stored article's words between publishes; new topics search the whole store.
+        self.curator = Curator(store)
         self.states = _BatchWriter(self.writer, self._save_states)
         self.ingests = _BatchWriter(self.writer, self._ingest_many)
 

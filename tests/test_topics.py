@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from feeder.config import TopicConfig
+from feeder.dedup import make_deduplicator
 from feeder.model import Article, Story
+from feeder.store import Store
 from feeder.topics import (
     Candidate,
     Curator,
@@ -21,7 +25,10 @@ from feeder.topics import (
     fold,
     parse_query,
     select_stories,
+    word_set,
+    words,
 )
+from feeder.topics.text import holds_phrase, spaced
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -365,7 +372,88 @@ def test_the_curator_remembers_terms_but_sees_changed_articles() -> None:
     curator = Curator()
     original = replace(article("Kyiv talks"), content_hash="h1")
     assert titles(curator.curate([topic("kyiv")], [story(original)], TAGS, NOW)[0]) == ["Kyiv talks"]
-    assert len(curator.memo.hits) == 1
+    assert len(curator.words) == 1  # one article version indexed
     edited = replace(original, title="Lviv talks", content_hash="h2")  # same guid, new text
     assert curator.curate([topic("kyiv")], [story(edited)], TAGS, NOW) == [[]]
     assert titles(curator.curate([topic("lviv")], [story(edited)], TAGS, NOW)[0]) == ["Lviv talks"]
+
+
+# -- the word index ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "Kyi\u0308v ½ İstanbul STRASSE Straße ﬁne a\u2024b hello\xa0world it\u2019s — done K \u0301x",
+    "ΣΟΦΟΣ σοφός", "日本語 テキスト", "x_y 3.14 __init__", "Łódź Kraków", "", "   ", "<p>tag & text</p>",
+    "lone \ud800surrogate",
+])
+def test_word_set_is_the_set_of_words(text: str) -> None:
+    assert word_set(text) == {w.encode() for w in words(text)}
+
+
+def test_word_set_and_phrases_agree_with_words_on_random_text() -> None:
+    rng = random.Random(3)
+    letters = "aZé\u0301 .,\u2019\u2014ß½İΣ_9\xa0ﬁ日-"
+    for _ in range(3000):
+        text = "".join(rng.choice(letters) for _ in range(rng.randrange(30)))
+        found = words(text)
+        assert word_set(text) == {w.encode() for w in found}, text
+        for phrase in {tuple(found[i:i + 2]) for i in range(len(found) - 1)} | {("a", "e"), ("ss", "9")}:
+            assert holds_phrase(text, phrase) == (spaced(phrase) in spaced(found)), (text, phrase)
+
+
+def test_a_new_topic_reads_no_article_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    curator = Curator()
+    pool = [story(article("Kyiv talks", "Leaders of Ukraine met.")), story(article("Climate summit opens"))]
+    assert titles(curator.curate([topic("kyiv")], pool, TAGS, NOW)[0]) == ["Kyiv talks"]
+
+    def unread(_: Searchable) -> set[bytes]:
+        raise AssertionError("an article was read again")
+
+    monkeypatch.setattr(Searchable, "word_set", unread)
+    chosen = curator.curate([topic("ukraine"), topic('"climate summit"'), topic("title:opens")], pool, TAGS, NOW)
+    assert [titles(c) for c in chosen] == [["Kyiv talks"], ["Climate summit opens"], ["Climate summit opens"]]
+
+
+def test_the_index_forgets_removed_and_edited_articles_and_compacts() -> None:
+    curator = Curator()
+    phrase = topic('"winter storm"')
+    for round_ in range(1200):  # every round replaces the article: its old versions go stale
+        text = "winter storm" if round_ % 2 else "storm in winter"
+        edited = replace(article("news", text, source="wire"), content_hash=f"h{round_}")
+        chosen = curator.curate([phrase], [story(edited)], TAGS, NOW)[0]
+        assert len(chosen) == round_ % 2, round_
+    assert len(curator.words) == 1
+    assert curator.words.size_in_bytes() < 200_000  # stale versions were compacted away
+
+
+def test_a_new_topic_searches_the_whole_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A topic is not limited to the recent stories a publish reads: a new one finds a story from weeks
+    ago, and keeps it at the next publishes, within its max_age; the next new topic reads no text again."""
+    store = Store(f"sqlite:///{tmp_path / 'feeder.db'}")
+    try:
+        dedup = make_deduplicator()
+        old = article("Reykjavik geyser erupts", source="wire", url="https://example.com/0", age=timedelta(days=21))
+        recent = [article(title, source="bbc", url=f"https://example.com/{n}", age=timedelta(hours=n))
+                  for n, title in enumerate(
+            ["Markets rally in Tokyo", "Parliament debates the budget", "Storm closes coastal roads"], start=1)]
+        for a in [old, *recent]:
+            store.ingest(a.source, [replace(a, content_hash=a.guid)], dedup, {}, NOW)
+        curator = Curator(store)
+        newest = store.recent_stories(3)  # the old story is not among them
+        assert "Reykjavik geyser erupts" not in titles(newest)
+        narrow, fresh = topic("geyser"), topic("geyser", max_age=timedelta(days=7))
+        assert [titles(c) for c in curator.curate([narrow, fresh], newest, TAGS, NOW)] == [
+            ["Reykjavik geyser erupts"], []]
+        either = topic("markets OR geyser")
+        chosen = curator.curate([narrow, either], store.recent_stories(3), TAGS, NOW)
+        assert titles(chosen[0]) == ["Reykjavik geyser erupts"]  # kept, without searching again
+        assert titles(chosen[1]) == ["Markets rally in Tokyo", "Reykjavik geyser erupts"]
+
+        def unread(_: Searchable) -> set[bytes]:
+            raise AssertionError("an article was read again")
+
+        monkeypatch.setattr(Searchable, "word_set", unread)
+        chosen = curator.curate([narrow, topic("reykjavik OR storm")], store.recent_stories(3), TAGS, NOW)
+        assert titles(chosen[1]) == ["Storm closes coastal roads", "Reykjavik geyser erupts"]
+    finally:
+        store.close()

@@ -182,25 +182,24 @@ class Store:
         if since is not None:
             query = query.where(stories.c.first_published >= since)
         with self.engine.connect() as conn:
-            story_rows = conn.execute(query).mappings().all()
-            ids = [row["id"] for row in story_rows]
-            members: dict[int, list[Article]] = {i: [] for i in ids}
-            canonical_ids = {row["id"]: row["canonical_id"] for row in story_rows}
-            for chunk in _chunks(ids, 500):
-                rows = conn.execute(
-                    select(articles).where(articles.c.story_id.in_(chunk)).order_by(articles.c.id)
-                ).mappings()
-                for row in rows:
-                    article = _article(row)
-                    if row["id"] == canonical_ids[row["story_id"]]:
-                        members[row["story_id"]].insert(0, article)
-                    else:
-                        members[row["story_id"]].append(article)
-        return [
-            Story(row["id"], row["uid"], row["first_published"], row["updated"], tuple(members[row["id"]]))
-            for row in story_rows
-            if members[row["id"]]
-        ]
+            return _with_articles(conn, conn.execute(query).mappings().all())
+
+    def story_ids(self, since: datetime | None = None) -> list[int]:
+        """Every stored story's id (first published at or after ``since``), newest first: cheap to list all."""
+        query = select(stories.c.id).order_by(stories.c.first_published.desc(), stories.c.id.desc())
+        if since is not None:
+            query = query.where(stories.c.first_published >= since)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
+    def stories_by_id(self, ids: Iterable[int]) -> list[Story]:
+        """These stories (those still stored), newest first, each with all its articles."""
+        story_rows: list[Any] = []
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(ids)), 500):
+                story_rows.extend(conn.execute(select(stories).where(stories.c.id.in_(chunk))).mappings())
+            story_rows.sort(key=lambda row: (row["first_published"], row["id"]), reverse=True)
+            return _with_articles(conn, story_rows)
 
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -358,6 +357,28 @@ class _Ingest:
     def _outranks(self, article: Article, source: str, published: datetime | None) -> bool:
         mine, theirs = self.priorities.get(article.source, 0), self.priorities.get(source, 0)
         return mine > theirs or (mine == theirs and (published is None or article.published < published))
+
+
+def _with_articles(conn: Connection, story_rows: Sequence[Any]) -> list[Story]:
+    """Stories from their rows, in the same order, each with its canonical article first."""
+    ids = [row["id"] for row in story_rows]
+    members: dict[int, list[Article]] = {i: [] for i in ids}
+    canonical_ids = {row["id"]: row["canonical_id"] for row in story_rows}
+    for chunk in _chunks(ids, 500):
+        rows = conn.execute(
+            select(articles).where(articles.c.story_id.in_(chunk)).order_by(articles.c.id)
+        ).mappings()
+        for row in rows:
+            article = _article(row)
+            if row["id"] == canonical_ids[row["story_id"]]:
+                members[row["story_id"]].insert(0, article)
+            else:
+                members[row["story_id"]].append(article)
+    return [
+        Story(row["id"], row["uid"], row["first_published"], row["updated"], tuple(members[row["id"]]))
+        for row in story_rows
+        if members[row["id"]]
+    ]
 
 
 def _engine(url: str) -> Engine:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence, Set
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from feeder.config import TopicConfig
 from feeder.model import Story
-from feeder.topics.index import Index, Memo
+from feeder.topics.index import Index, WordIndex
 from feeder.topics.query import Query, parse_query
 from feeder.topics.text import Searchable
 
@@ -39,14 +40,19 @@ class Pool(Sequence[Candidate]):
     sorting plain numbers, and ``max_age`` is a cut-off number.
     """
 
-    def __init__(self, pool: Sequence[Candidate]) -> None:
+    def __init__(self, pool: Sequence[Candidate], words: WordIndex | None = None,
+                 forget_others: bool = True) -> None:
+        """``words``: the index kept from earlier publishes, so that only new or changed articles are read;
+        it forgets the articles not in this pool unless told not to."""
         self.candidates = tuple(sorted(pool, key=lambda c: (c.story.first_published, c.story.id), reverse=True))
         docs: list[Searchable] = []
-        self.story_of: list[int] = []  # article number in the index -> candidate number
+        story_numbers: list[int] = []
         for number, candidate in enumerate(self.candidates):
             docs.extend(candidate.docs)
-            self.story_of.extend([number] * len(candidate.docs))
-        self.articles = Index(docs)
+            story_numbers.extend([number] * len(candidate.docs))
+        self.articles = Index(docs, words, forget_others)
+        # article number in the index -> candidate number
+        self.story_of = dict(zip(self.articles.numbers, story_numbers, strict=True))
         self.outlets = [len(c.story.outlets) for c in self.candidates]
         self.canonical_source = [c.story.article.source for c in self.candidates]
         self._ages = [-c.story.first_published.timestamp() for c in self.candidates]  # ascending
@@ -62,19 +68,19 @@ class Pool(Sequence[Candidate]):
 
     def stories_of(self, articles: Set[int]) -> list[int]:
         """The candidates those articles belong to, newest first."""
-        story_of = self.story_of
-        return sorted({story_of[a] for a in articles})
+        return sorted(set(map(self.story_of.__getitem__, articles)))
 
     def published_since(self, cutoff: datetime) -> int:
         """How many candidates (the first ones) were first published at or after the cut-off."""
         return bisect_right(self._ages, -cutoff.timestamp())
 
 
-def candidates(stories: Sequence[Story], source_tags: SourceTags) -> Pool:
+def candidates(stories: Sequence[Story], source_tags: SourceTags, words: WordIndex | None = None,
+               forget_others: bool = True) -> Pool:
     return Pool([
         Candidate(story, tuple(Searchable(a, source_tags.get(a.source, ())) for a in story.articles))
         for story in stories
-    ])
+    ], words, forget_others)
 
 
 class TopicMatcher:
@@ -119,25 +125,99 @@ def select_stories(matcher: TopicMatcher, pool: Sequence[Candidate], now: dateti
     return [pool.candidates[n].story for n in chosen[: topic.max_items]]
 
 
-class Curator:
-    """Chooses every topic's entries at each publish. Between publishes it remembers which query terms each
-    stored article holds, so a publish reads only articles that are new or changed since the last one."""
+class StoredStories(Protocol):
+    """What a Curator reads beyond the recent stories it is given: feeder.store.Store."""
 
-    def __init__(self) -> None:
-        self.memo = Memo()
+    def story_ids(self, since: datetime | None = None) -> list[int]: ...
+
+    def stories_by_id(self, ids: Iterable[int]) -> list[Story]: ...
+
+
+SEARCH_CHUNK = 5000  # stories read at a time when new topics search the whole store
+
+
+class Curator:
+    """Chooses every topic's entries at each publish. Between publishes it keeps the words of every article
+    it was given, so a publish reads only articles that are new or changed since the last one, and a new or
+    changed topic reads none of them again.
+
+    With a store, topics are not limited to the recent stories a publish gives: a new or changed topic
+    (and every topic after a start) searches every stored story within its ``max_age`` when its feed is
+    not already full of recent stories, and each topic keeps its older entries from one publish to the next.
+    """
+
+    def __init__(self, store: StoredStories | None = None) -> None:
+        self.words = WordIndex()  # the recent stories' articles
+        self.older_words = WordIndex()  # the older stored articles, read when new topics search the store
+        self.store = store
+        self.kept: dict[TopicConfig, frozenset[int]] = {}  # each topic's entries at the last publish (ids)
 
     def curate(self, topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
                now: datetime) -> list[list[Story]]:
-        pool = candidates(stories, source_tags)
         matchers = [TopicMatcher(topic, source_tags) for topic in topics]
-        pool.articles.prepare((term for m in matchers for term in m.query.vocabulary()), self.memo)
-        return [select_stories(matcher, pool, now) for matcher in matchers]
+        self.words.forget_checked_except({term for m in matchers for term in m.query.vocabulary()})
+        recent = {s.id for s in stories}  # the newest stored stories, when a store gives them
+        if self.store is not None:
+            stories = self._with_stored(self.store, stories, self._kept_ids(topics))
+        pool = candidates(stories, source_tags, self.words)
+        chosen = [select_stories(matcher, pool, now) for matcher in matchers]
+        searching = [topic for topic, entries in zip(topics, chosen, strict=True)
+                     if topic not in self.kept and _may_have_older_entries(topic, entries, recent)]
+        if self.store is not None and searching:
+            found = self._search_store(self.store, searching, stories, source_tags, now)
+            if found:  # choose again among those too
+                pool = candidates(self._with_stored(self.store, stories, found), source_tags, self.words)
+                chosen = [select_stories(matcher, pool, now) for matcher in matchers]
+        self.kept = {topic: frozenset(s.id for s in entries) for topic, entries in zip(topics, chosen, strict=True)}
+        return chosen
+
+    def _kept_ids(self, topics: Sequence[TopicConfig]) -> set[int]:
+        """The stories the topics carried at the last publish (new topics: none)."""
+        return set().union(*(self.kept[topic] for topic in topics if topic in self.kept))
+
+    @staticmethod
+    def _with_stored(store: StoredStories, stories: Sequence[Story], ids: set[int]) -> list[Story]:
+        """The stories plus those of these ids that are not among them yet."""
+        missing = ids.difference(s.id for s in stories)
+        return [*stories, *store.stories_by_id(missing)] if missing else list(stories)
+
+    def _search_store(self, store: StoredStories, topics: Sequence[TopicConfig], recent: Sequence[Story],
+                      source_tags: SourceTags, now: datetime) -> set[int]:
+        """The ids of the topics' entries among the stored stories older than the recent ones, read a chunk
+        at a time (memory): a story among a topic's best of all is among the best of its chunk and those
+        carried from earlier chunks, whatever the ranking, limits and per-source caps. The words of those
+        older articles are kept too, so the next new topic reads them from the store but not again."""
+        recent_ids = {s.id for s in recent}
+        older = [i for i in store.story_ids(_horizon(topics, now)) if i not in recent_ids]
+        matchers = [TopicMatcher(topic, source_tags) for topic in topics]
+        self.older_words.forget_checked_except({term for m in matchers for term in m.query.vocabulary()})
+        seen: set[Hashable] = set()
+        best: dict[int, Story] = {}
+        for start in range(0, len(older), SEARCH_CHUNK):
+            pool = candidates([*store.stories_by_id(older[start:start + SEARCH_CHUNK]), *best.values()],
+                              source_tags, self.older_words, forget_others=False)
+            seen.update(doc.identity for candidate in pool for doc in candidate.docs)
+            best = {s.id: s for matcher in matchers for s in select_stories(matcher, pool, now)}
+        self.older_words.keep_only(seen)
+        return set(best)
 
 
 def curate(topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
            now: datetime) -> list[list[Story]]:
     """Every topic's entries from one set of stories: the articles are read and indexed once for all."""
     return Curator().curate(topics, stories, source_tags, now)
+
+
+def _may_have_older_entries(topic: TopicConfig, entries: list[Story], recent: set[int]) -> bool:
+    """Whether stories older than the recent ones could be among a topic's entries: not when its feed is
+    newest first and already full of recent stories."""
+    return topic.rank != "newest" or len(entries) < topic.max_items or not recent.issuperset(s.id for s in entries)
+
+
+def _horizon(topics: Sequence[TopicConfig], now: datetime) -> datetime | None:
+    """The oldest first publication any of the topics accepts (None: no limit)."""
+    ages = [topic.max_age for topic in topics]
+    return None if not ages or None in ages else now - max(age for age in ages if age is not None)
 
 
 def _union(sets: Iterator[frozenset[int]]) -> frozenset[int]:

@@ -69,7 +69,7 @@ class Node(ABC):
         """The article numbers among ``within`` that match."""
 
     def vocabulary(self) -> Iterator[Term]:
-        """Terms this node will ask the index for (so it can find them all in one pass)."""
+        """Terms this node will ask the index for (so it keeps what it learnt about those, and only those)."""
         return iter(())
 
     @abstractmethod

@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from functools import lru_cache
+from itertools import filterfalse
 
 from feeder.model import Article
 from feeder.normalise import plain_text
@@ -42,6 +43,90 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(fold(text)))
 
 
+# Bytes that end a word once text is lower case and UTF-8: every ASCII byte but a-z, 0-9 and "_" (what \w
+# matches in ASCII). Bytes of other characters are kept: a token holding any is refolded by _odd_words().
+_ASCII_BREAKS = bytes(
+    byte if chr(byte) in "abcdefghijklmnopqrstuvwxyz0123456789_" or byte >= 0x80 else 0x20 for byte in range(256))
+_ODD_CACHE_SIZE = 100_000  # distinct non-ASCII tokens remembered; real text repeats them (names, curly quotes, dashes)
+_odd_cache: dict[bytes, tuple[bytes, ...]] = {}
+
+
+def word_set(text: str) -> set[bytes]:
+    """``{w.encode() for w in words(text)}``, several times faster: the index reads every stored article.
+
+    Most of a text is ASCII: lower(), UTF-8 and a byte table cut it into words in C. Only the few distinct
+    tokens holding other characters (accents, typographic quotes, dashes, other scripts) go through fold()
+    and the word regex, each once (remembered).
+    """
+    found = set(_split(text))
+    odd = _odd(found) if not text.isascii() else ()
+    if odd:
+        found -= odd
+        for token in odd:
+            found.update(_odd_words(token))
+    return found
+
+
+def spaced_word_bytes(text: str) -> bytes:
+    """``spaced(words(text)).encode()``, the fast way word_set() takes."""
+    tokens = _split(text)
+    odd = _odd(tokens) if not text.isascii() else ()
+    if odd:
+        folded = {token: b" ".join(_odd_words(token)) for token in odd}
+        tokens = b" ".join(map(folded.get, tokens, tokens)).split()
+    return b" " + b" ".join(tokens) + b" "
+
+
+def holds_phrase(text: str, phrase: tuple[str, ...]) -> bool:
+    """Whether the folded words of a text hold these words in a row: ``spaced(phrase) in spaced(words(text))``.
+
+    Cutting a whole text into words is what costs; a regex over the lower-case bytes answers without it,
+    except when the text holds non-ASCII characters (which could hide or break the phrase) and no plain
+    ASCII occurrence was found.
+    """
+    split = _utf8(text.lower()).translate(_ASCII_BREAKS)
+    pattern = _phrase_pattern(phrase)
+    if pattern is not None:
+        if pattern.search(split):
+            return True
+        if text.isascii():
+            return False
+    return spaced(phrase).encode() in spaced_word_bytes(text)
+
+
+@lru_cache(maxsize=1024)
+def _phrase_pattern(phrase: tuple[str, ...]) -> re.Pattern[bytes] | None:
+    """The phrase's ASCII words as whole tokens of a _ASCII_BREAKS-translated text, separated only by
+    breaks: a sure match. None when a word is not ASCII."""
+    if not all(word.isascii() for word in phrase):
+        return None
+    return re.compile(rb"(?<![^ ])" + rb" +".join(re.escape(word.encode()) for word in phrase) + rb"(?![^ ])")
+
+
+def _split(text: str) -> list[bytes]:
+    """Lower-case UTF-8 tokens, split at every ASCII byte that is not a word character."""
+    return _utf8(text.lower()).translate(_ASCII_BREAKS).split()
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")  # a lone surrogate in stored text must not stop the index
+
+
+def _odd(tokens: Iterable[bytes]) -> set[bytes]:
+    """The tokens holding non-ASCII bytes: the only ones that need folding (tested in C, not in a loop)."""
+    return set(filterfalse(bytes.isascii, tokens))
+
+
+def _odd_words(token: bytes) -> tuple[bytes, ...]:
+    """The folded words of a token holding non-ASCII characters: none (a dash), one (Kyïv) or more (it\u2019s)."""
+    found = _odd_cache.get(token)
+    if found is None:
+        if len(_odd_cache) >= _ODD_CACHE_SIZE:
+            _odd_cache.clear()
+        found = _odd_cache[token] = tuple(word.encode() for word in words(token.decode("utf-8", "surrogatepass")))
+    return found
+
+
 def spaced(terms: tuple[str, ...] | list[str]) -> str:
     """Words joined with a space on each side, so `in` finds whole words and phrases only."""
     return f" {' '.join(terms)} "
@@ -67,13 +152,12 @@ class Searchable:
     A plain class with slots, not a dataclass: a publish makes one per stored article, so they must be cheap.
     """
 
-    __slots__ = ("_folded_url", "_spaced_title", "_text", "article", "tags")
+    __slots__ = ("_folded_url", "_text", "article", "tags")
 
     def __init__(self, article: Article, tags: tuple[str, ...] = ()) -> None:
         self.article = article
         self.tags = tags
         self._text: str | None = None
-        self._spaced_title: str | None = None
         self._folded_url: str | None = None
 
     def __repr__(self) -> str:
@@ -83,14 +167,22 @@ class Searchable:
     def identity(self) -> Hashable:
         """Stands for the article's text: equal identities, equal words (so the index can remember them)."""
         a = self.article
-        if a.content_hash:  # covers title, summary and content
-            return (a.source, a.guid, a.content_hash)
-        return (a.source, a.guid, a.title, a.summary, a.content)
+        if a.content_hash:  # covers url, title, author, summary, content and categories
+            return (a.source, a.guid, a.content_hash, a.language)
+        return (a.source, a.guid, a.url, a.title, a.author, a.summary, a.content, a.categories, a.language)
 
-    def text_words(self) -> list[str]:
-        """The folded words of title, summary and content, in order; not kept (the index keeps what matters)."""
+    def _raw_text(self) -> str:
         a = self.article
-        return _WORD.findall(fold(f"{a.title}\n{_bare(a.summary)}\n{_bare(a.content)}"))
+        return f"{a.title}\n{_bare(a.summary)}\n{_bare(a.content)}"
+
+    def word_set(self) -> set[bytes]:
+        """The distinct folded words of title, summary and content (UTF-8): what the index keeps."""
+        return word_set(self._raw_text())
+
+    def holds_phrase(self, phrase: tuple[str, ...]) -> bool:
+        """Whether title, summary and content hold these folded words in a row. Nothing is kept: the index
+        asks once per article version, and only articles that hold all the phrase's words."""
+        return holds_phrase(self._raw_text(), phrase)
 
     @property
     def text(self) -> str:
@@ -99,12 +191,6 @@ class Searchable:
             a = self.article
             self._text = f"{a.title}\n{plain_text(a.summary)}\n{plain_text(a.content)}"
         return self._text
-
-    @property
-    def spaced_title(self) -> str:
-        if self._spaced_title is None:
-            self._spaced_title = spaced(words(self.article.title))
-        return self._spaced_title
 
     @property
     def folded_url(self) -> str:
