@@ -16,10 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import feedgen
 import feedparser
 import pytest
-from feedgen.entry import FeedEntry
 from lxml import etree, html
 
 from feeder.config import Config, ServerConfig, TopicConfig
@@ -211,20 +209,6 @@ def test_entries_are_rich(tmp_path: Path) -> None:
     assert first.findtext(f"{A}content") == "<p>Body of story 1.</p>"
     # Story 4: the other outlet links to the canonical URL itself, so no related link duplicates it.
     assert root.findall(f"{A}entry")[3].findall(f"{A}link[@rel='related']") == []
-
-
-def test_feedgen_keeps_rel_type_and_title_on_entry_links() -> None:
-    """feedgen 1.0.0 drops them (upstream #135): related links would become extra alternates."""
-    assert feedgen.version.version_str.startswith("0.9"), "feedgen >= 1.0 loses entry link rel/type/title"
-    entry = FeedEntry()
-    entry.id("urn:uuid:00000000-0000-0000-0000-000000000001")
-    entry.title("t")
-    entry.updated(T0)
-    entry.link(href="https://a.example/", rel="alternate", type="text/html")
-    entry.link(href="https://b.example/", rel="related", type="text/html", title="B")
-    links = [dict(link.attrib) for link in entry.atom_entry().findall("link")]
-    assert links == [{"href": "https://a.example/", "rel": "alternate", "type": "text/html"},
-                     {"href": "https://b.example/", "rel": "related", "type": "text/html", "title": "B"}]
 
 
 # -- stability ---------------------------------------------------------------------------------------

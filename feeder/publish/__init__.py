@@ -3,9 +3,10 @@
 Output is a pure function of the stories: regenerating an unchanged topic gives the same bytes, so
 ETags stay put and only topics that changed are rewritten.
 
-feedgen (0.9.0: 1.0.0 drops rel/type/title from entry links) renders every entry once; a feed document
-is feedgen's header for the topic with the cached entries spliced in. A story that sits in several
-topics, or in the same topic publish after publish, is rendered once while it stays unchanged.
+Every entry is rendered once, as text (render.py writes what feedgen 0.9 + lxml wrote, byte for byte,
+at a fraction of the cost); a feed document is its header with the cached entries spliced in. A story that
+sits in several topics, or in the same topic publish after publish, is rendered once while it stays
+unchanged.
 """
 
 from __future__ import annotations
@@ -26,22 +27,20 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import httpx
-from feedgen.entry import FeedEntry
-from feedgen.feed import FeedGenerator
-from feedgen.version import version_str as feedgen_version
-from lxml import etree
 
 from feeder import __version__
 from feeder.config import Config, TopicConfig
 from feeder.model import Article, Story
 from feeder.normalise import sanitise_html, strip_xml_forbidden
+from feeder.publish import render
+from feeder.publish.clean import is_sanitised
+from feeder.publish.render import EntryView, FeedHead
 
 log = logging.getLogger("feeder.publish")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR_URI = "https://github.com/feeder/feeder"
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
 HUB_FORMATS = ("atom", "rss", "json")  # the formats that advertise the WebSub hub, so the ones pinged
-RSS_NAMESPACES = {"atom": "http://www.w3.org/2005/Atom", "content": "http://purl.org/rss/1.0/modules/content/"}
 ICON_NAME = "icon.svg"
 MEMO_NAME = "publish-memo.json"  # in state_dir, beside (not inside) what is served
 # A square icon (RFC 4287 4.2.5 wants 1:1) drawn in text, so the project ships no binary file.
@@ -84,26 +83,6 @@ class RenderedEntry:
     json: str
 
 
-@dataclass(frozen=True, slots=True)
-class _EntryView:
-    """One story as its entry shows it, in any format: plain-text fields, sanitised HTML, UTC dates."""
-
-    id: str
-    title: str
-    url: str  # the canonical article; "" when it has none
-    author: str
-    published: datetime
-    updated: datetime
-    related: tuple[tuple[str, str], ...]  # (url, outlet name), one per other outlet
-    categories: tuple[str, ...]
-    summary: str  # may be ""
-    content: str  # never ""
-    outlet_name: str
-    outlet_page: str
-    outlet_feed: str  # may be ""
-    source_updated: datetime
-
-
 @dataclass
 class RenderCache:
     """Rendered entries that survive between publishes in one process (the daemon builds a new Publisher
@@ -135,9 +114,9 @@ _CACHE = RenderCache()
 _story_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Story) if f.name != "articles"))
 _article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article)))
 # The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
-_RENDERER = hashlib.blake2b(
-    Path(__file__).read_bytes() + Path(sanitise_html.__code__.co_filename).read_bytes()
-    + feedgen_version.encode(), digest_size=8).hexdigest()
+_RENDERER = hashlib.blake2b(b"".join(
+    path.read_bytes() for path in (*sorted(Path(__file__).parent.glob("*.py")),
+                                   Path(sanitise_html.__code__.co_filename))), digest_size=8).hexdigest()
 
 
 class Publisher:
@@ -165,24 +144,12 @@ class Publisher:
     # -- rendering ---------------------------------------------------------------------------
 
     def atom(self, feed: TopicFeed) -> bytes:
-        head, tail = _split_once(bytes(self._generator(feed, "atom").atom_str(pretty=True)), b"</feed>")
-        return head + b"".join(self.rendered(s).atom for s in feed.stories) + b"</feed>" + tail
+        entries = b"".join(self.rendered(s).atom for s in feed.stories)
+        return render.atom_head(self.head(feed, "atom")) + entries + render.ATOM_TAIL
 
     def rss(self, feed: TopicFeed) -> bytes:
-        head, tail = _split_once(self._rss_header(feed), b"  </channel>")
-        return head + b"".join(self.rendered(s).rss for s in feed.stories) + b"  </channel>" + tail
-
-    def _rss_header(self, feed: TopicFeed) -> bytes:
-        header = bytes(self._generator(feed, "rss").rss_str(pretty=True))
-        if not self.hub:
-            return header
-        # feedgen writes only the self atom:link into RSS; WebSub subscribers look for the hub beside it.
-        root = etree.fromstring(header, etree.XMLParser(remove_blank_text=True))
-        self_link = root.find(f"channel/{{{RSS_NAMESPACES['atom']}}}link[@rel='self']")
-        assert self_link is not None, "feedgen wrote no self link"
-        self_link.addnext(etree.Element(f"{{{RSS_NAMESPACES['atom']}}}link", href=self.hub, rel="hub"))
-        with_hub: bytes = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
-        return with_hub
+        items = b"".join(self.rendered(s).rss for s in feed.stories)
+        return render.rss_head(self.head(feed, "rss")) + items + render.RSS_TAIL
 
     def json_feed(self, feed: TopicFeed) -> bytes:
         topic = feed.topic
@@ -224,105 +191,61 @@ class Publisher:
     def _subtitle(self, topic: TopicConfig) -> str:
         return f"{topic.title}: deduplicated news from {self.config.title}"
 
-    def _generator(self, feed: TopicFeed, fmt: str) -> FeedGenerator:
-        """The feed-level part of the Atom or RSS document (entries are spliced in after); the self link
-        must be the URL this very document is served at."""
+    def head(self, feed: TopicFeed, fmt: str) -> FeedHead:
+        """The feed-level part of the Atom or RSS document; its self link is the URL it is served at."""
         topic = feed.topic
-        generator = FeedGenerator()
-        generator.id(self.feed_url(topic.slug))
-        generator.title(_text(topic.title))
-        generator.subtitle(_text(self._subtitle(topic)))
-        generator.author({"name": _text(self.config.title), "uri": f"{self.base_url}/"})
-        if self.hub:
-            generator.link(href=self.hub, rel="hub")
-        generator.link(href=self.feed_url(topic.slug, fmt), rel="self", type=FORMATS[fmt])
-        # Last: feedgen takes the RSS channel <link> from the last link it was given.
-        generator.link(href=self.topic_page(topic.slug), rel="alternate", type="text/html")
-        generator.icon(self.icon_url)
-        generator.generator("feeder", __version__, GENERATOR_URI)
-        generator.language("en")
-        generator.updated(feed.updated)
-        return generator
-
-    def _render_entry(self, story: Story) -> RenderedEntry:
-        view = self._view(story)
-        entry = self._feed_entry(view)
-        return RenderedEntry(
-            atom=_fragment(_complete_source(entry.atom_entry(), view), level=1),
-            rss=_rss_fragment(entry.rss_entry()),
-            json=json.dumps(self._json_item(view), ensure_ascii=False, separators=(",", ":")),
+        return FeedHead(
+            id=self.feed_url(topic.slug),
+            title=_text(topic.title),
+            subtitle=_text(self._subtitle(topic)),
+            author_name=_text(self.config.title),
+            author_uri=f"{self.base_url}/",
+            hub=self.hub,
+            self_url=self.feed_url(topic.slug, fmt),
+            page_url=self.topic_page(topic.slug),
+            icon=self.icon_url,
+            generator_uri=GENERATOR_URI,
+            generator_version=__version__,
+            updated=feed.updated,
         )
 
-    def _view(self, story: Story) -> _EntryView:
+    def _render_entry(self, story: Story) -> RenderedEntry:
+        view = self.view(story)
+        return RenderedEntry(
+            atom=render.atom_entry(view),
+            rss=render.rss_item(view),
+            json=render.json_item(view),
+        )
+
+    def view(self, story: Story) -> EntryView:
         """Everything one entry shows, worked out once for all three formats.
 
-        Summary and content are sanitised again here: the store may hold rows from an older sanitiser, and
-        readers must never get script or a relative URL (resolved against the article, else the outlet)."""
+        Summary and content are sanitised again here unless already in the sanitiser's own shape: the store
+        may hold rows from an older sanitiser, and readers must never get script or a relative URL (resolved
+        against the article, else the outlet)."""
         article = story.article
         outlet = self.outlet(article.source)
         outlet_name = _text(outlet.title) or article.source  # a blank name is an invalid link title
         base = article.url or outlet.link
-        summary = sanitise_html(article.summary, base)
+        summary = _sanitised(article.summary, base)
         title = _text(article.title) or outlet_name
-        return _EntryView(
+        return EntryView(
             id=entry_id(story),
             title=title,
-            url=article.url,
+            url=_url(article.url),
             author=_text(article.author) or outlet_name,
             published=_utc(story.first_published),
             updated=_entry_updated(story),
-            related=tuple((other.url, _text(self.outlet(other.source).title) or other.source)
+            related=tuple((_url(other.url), _text(self.outlet(other.source).title) or other.source)
                           for other in _other_outlets(story)),
             categories=_categories(article),
             summary=summary,
-            content=sanitise_html(article.content, base) or summary or html.escape(title),
+            content=_sanitised(article.content, base) or summary or html.escape(title),
             outlet_name=outlet_name,
-            outlet_page=outlet.link or article.url or f"{self.base_url}/",
-            outlet_feed=outlet.feed_url,
+            outlet_page=_url(outlet.link or article.url or f"{self.base_url}/"),
+            outlet_feed=_url(outlet.feed_url),
             source_updated=_utc(article.updated),
         )
-
-    @staticmethod
-    def _feed_entry(view: _EntryView) -> FeedEntry:
-        entry = FeedEntry()
-        entry.id(view.id)
-        entry.guid(view.id, permalink=False)
-        entry.title(view.title)
-        entry.updated(view.updated)
-        entry.published(view.published)
-        if view.url:
-            entry.link(href=view.url, rel="alternate", type="text/html")
-        for url, outlet_name in view.related:
-            entry.link(href=url, rel="related", type="text/html", title=outlet_name)
-        entry.author({"name": view.author})
-        if view.summary:
-            entry.summary(view.summary, type="html")
-        entry.content(view.content, type="html")
-        for category in view.categories:
-            entry.category(term=category)
-        # RSS <source url> names the source's feed; the Atom source is completed by _complete_source.
-        entry.source(url=view.outlet_feed or view.outlet_page, title=view.outlet_name)
-        return entry
-
-    @staticmethod
-    def _json_item(view: _EntryView) -> dict[str, object]:
-        item: dict[str, object] = {
-            "id": view.id,
-            "title": view.title,
-            "content_html": view.content,
-            "date_published": _rfc3339(view.published),
-            "date_modified": _rfc3339(view.updated),
-            "authors": [{"name": view.author}],
-        }
-        if view.url:
-            item["url"] = view.url
-        if view.summary:
-            item["summary"] = view.summary
-        if view.categories:
-            item["tags"] = list(view.categories)
-        if view.related:
-            item["_feeder"] = {"also_reported_by": [{"name": name, "url": url} for url, name in view.related]}
-        return item
 
     def opml(self, topics: Sequence[TopicConfig]) -> bytes:
         outlines = "\n".join(
@@ -584,49 +507,17 @@ def _categories(article: Article) -> tuple[str, ...]:
 
 
 def _text(value: str) -> str:
-    """Plain text XML 1.0 can carry (feedgen raises on control characters)."""
+    """Plain text XML 1.0 can carry, whitespace collapsed (an XML writer rejects control characters)."""
     return " ".join(strip_xml_forbidden(value).split())
 
 
-def _fragment(element: etree._Element, level: int) -> bytes:
-    """An entry element serialised at the indentation feedgen's pretty header uses around it."""
-    etree.indent(element, space="  ", level=level)
-    element.tail = None
-    serialised: bytes = etree.tostring(element, encoding="UTF-8", xml_declaration=False)
-    return b"  " * level + serialised + b"\n"
+def _url(url: str) -> str:
+    """A URL XML can carry (a forbidden character in one would stop the whole publish)."""
+    return strip_xml_forbidden(url)
 
 
-def _complete_source(entry: etree._Element, view: _EntryView) -> etree._Element:
-    """feedgen writes atom:source with a title and a link only; RFC 4287 4.2.11 asks for the source feed's
-    id and updated too (the W3C validator warns without them)."""
-    source = entry.find("source")
-    link = source.find("link") if source is not None else None
-    assert source is not None and link is not None, "feedgen wrote no atom:source link"
-    link.attrib.update({"href": view.outlet_page, "rel": "alternate", "type": "text/html"})
-    etree.SubElement(source, "id").text = view.outlet_feed or view.outlet_page
-    if view.outlet_feed:
-        etree.SubElement(source, "link", href=view.outlet_feed, rel="self")
-    # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
-    etree.SubElement(source, "updated").text = view.source_updated.isoformat()
-    return entry
-
-
-def _rss_fragment(item: etree._Element) -> bytes:
-    """An RSS item whose ``content:encoded`` uses the prefix the channel declares (not ``ns0``)."""
-    channel = etree.Element("channel", nsmap=RSS_NAMESPACES)
-    channel.append(item)  # lxml reuses the parent's declarations for the moved element
-    data = _fragment(item, level=2)
-    # Serialised alone, the item re-declares the channel's namespaces: drop that (the item itself has no
-    # attributes, so its start tag ends at the first ">").
-    start = data.index(b"<item")
-    return data[:start] + b"<item>" + data[data.index(b">", start) + 1:]
-
-
-def _split_once(document: bytes, marker: bytes) -> tuple[bytes, bytes]:
-    head, found, tail = document.rpartition(marker)
-    if not found:
-        raise ValueError(f"feedgen output has no {marker!r}")
-    return head, tail
+def _sanitised(markup: str, base: str) -> str:
+    return markup if is_sanitised(markup) else sanitise_html(markup, base)
 
 
 def _stamps(paths: Iterable[Path]) -> list[list[int]]:
@@ -648,7 +539,7 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _rfc3339(moment: datetime) -> str:
-    return _utc(moment).isoformat().replace("+00:00", "Z")
+    return render.rfc3339(_utc(moment))
 
 
 def remove_temporary_files(folder: Path) -> int:
