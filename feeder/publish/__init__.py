@@ -17,10 +17,11 @@ import json
 import logging
 import operator
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +43,7 @@ GENERATOR_URI = "https://github.com/feeder/feeder"
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
 HUB_FORMATS = ("atom", "rss", "json")  # the formats that advertise the WebSub hub, so the ones pinged
 ICON_NAME = "icon.svg"
+_HEX32 = re.compile("[0-9a-fA-F]{32}")
 MEMO_NAME = "publish-memo.json"  # in state_dir, beside (not inside) what is served
 # A square icon (RFC 4287 4.2.5 wants 1:1) drawn in text, so the project ships no binary file.
 ICON_SVG = (
@@ -109,8 +111,9 @@ class RenderCache:
 
 
 _CACHE = RenderCache()
-# Every field of a story and its articles, as plain tuples (whose repr is fast, unlike a dataclass's); new
-# model fields join automatically.
+# Every field of a story and its canonical article, as plain tuples (whose repr is fast, unlike a
+# dataclass's); new model fields join automatically. Of the other articles an entry shows only the outlet
+# and URL: hashing their whole text too was most of a key's cost.
 _story_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Story) if f.name != "articles"))
 _article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article)))
 # The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
@@ -127,6 +130,7 @@ class Publisher:
         self.hub = config.server.websub_hub
         self.cache = _CACHE if cache is None else cache
         self._keys: dict[int, tuple[Story, str]] = {}
+        self._outlets: dict[str, tuple[str, ...]] = {}
 
     def feed_url(self, slug: str, fmt: str = "atom") -> str:
         return f"{self.base_url}/topics/{slug}.{fmt}"
@@ -180,13 +184,18 @@ class Publisher:
         known = self._keys.get(id(story))
         if known is not None and known[0] is story:
             return known[1]
-        digest = hashlib.blake2b(digest_size=16)
-        fields = (_story_fields(story), [_article_fields(a) for a in story.articles])
-        digest.update(repr((fields, [self.outlet(name) for name in story.outlets], self.base_url)).encode(
-            "utf-8", "surrogatepass"))
-        key = digest.hexdigest()
+        others = [(other.source, other.url) for other in story.articles[1:]]
+        fields = (_story_fields(story), _article_fields(story.article), others, self.base_url)
+        outlets = [self._outlet_fields(name) for name in story.outlets]
+        key = hashlib.blake2b(repr((fields, outlets)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
         self._keys[id(story)] = (story, key)
         return key
+
+    def _outlet_fields(self, source: str) -> tuple[str, ...]:
+        known = self._outlets.get(source)
+        if known is None:
+            known = self._outlets[source] = astuple(self.outlet(source))
+        return known
 
     def _subtitle(self, topic: TopicConfig) -> str:
         return f"{topic.title}: deduplicated news from {self.config.title}"
@@ -477,8 +486,12 @@ class TopicMemo:
 def entry_id(story: Story) -> str:
     """A story's Atom id, forever: derived from its uid (a hash of its first article's source and guid),
     never from anything that can change (URL, title, canonical article)."""
+    digits = story.uid[:32].ljust(32, "0")
+    if _HEX32.fullmatch(digits):  # the usual uid: what uuid.UUID(hex=digits).urn gives, without building one
+        d = digits.lower()
+        return f"urn:uuid:{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:]}"
     try:
-        return uuid.UUID(hex=story.uid[:32].ljust(32, "0")).urn
+        return uuid.UUID(hex=digits).urn
     except ValueError:  # a uid that is not hex still needs a stable, valid IRI
         return uuid.uuid5(uuid.NAMESPACE_URL, f"feeder:story:{story.uid}").urn
 
@@ -533,6 +546,8 @@ def _stamps(paths: Iterable[Path]) -> list[list[int]]:
 
 
 def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC and not moment.microsecond:  # what the store gives, kept as it is
+        return moment
     if moment.tzinfo is None:  # the store promises UTC; a naive value is UTC that lost its label
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(microsecond=0)

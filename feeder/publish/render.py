@@ -11,14 +11,15 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from typing import NamedTuple
 
 XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
 RSS_DOCS = "http://www.rssboard.org/rss-specification"
 
 
-@dataclass(frozen=True, slots=True)
-class EntryView:
-    """One story as its entry shows it, in any format: plain-text fields, sanitised HTML, UTC dates."""
+class EntryView(NamedTuple):
+    """One story as its entry shows it, in any format: plain-text fields, sanitised HTML, UTC dates.
+    (A named tuple: a frozen dataclass's __init__ was a noticeable part of rendering 20,000 entries.)"""
 
     id: str
     title: str
