@@ -4,6 +4,9 @@ catches any byte the renderer writes differently."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
+
 from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -116,3 +119,27 @@ def _split_once(document: bytes, marker: bytes) -> tuple[bytes, bytes]:
     if not found:
         raise ValueError(f"feedgen output has no {marker!r}")
     return head, tail
+
+
+def json_item(view: EntryView) -> str:
+    """The JSON Feed item as a dict through json.dumps, as the publisher wrote it before writing it out."""
+    def rfc3339(moment: datetime) -> str:
+        return moment.isoformat().replace("+00:00", "Z")
+
+    item: dict[str, object] = {
+        "id": view.id,
+        "title": view.title,
+        "content_html": view.content,
+        "date_published": rfc3339(view.published),
+        "date_modified": rfc3339(view.updated),
+        "authors": [{"name": view.author}],
+    }
+    if view.url:
+        item["url"] = view.url
+    if view.summary:
+        item["summary"] = view.summary
+    if view.categories:
+        item["tags"] = list(view.categories)
+    if view.related:
+        item["_feeder"] = {"also_reported_by": [{"name": name, "url": url} for url, name in view.related]}
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))

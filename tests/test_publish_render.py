@@ -67,7 +67,7 @@ def random_story(rng: random.Random, n: int, sources: list[str]) -> Story:
 def random_view(rng: random.Random) -> EntryView:
     """An entry straight from text XML can carry (what the publisher's view guarantees), so the renderer's
     escaping meets every character class, not just what the view leaves."""
-    alphabet = "aZ9 &<>\"'\t\n\r]=/;:?#%ü€😀\u2028\xa0\ufffd"
+    alphabet = "aZ9 &<>\"'\t\n\r\\]=/;:?#%ü€😀\u2028\xa0\ufffd\x7f\x85"
 
     def text(low: int = 0) -> str:
         return "".join(rng.choice(alphabet) for _ in range(rng.randrange(low, 12)))
@@ -106,14 +106,16 @@ def test_entries_are_byte_identical_to_feedgens_for_varied_stories(tmp_path: Pat
         view = pub.view(random_story(rng, n, list(sources)))
         assert render.atom_entry(view) == reference.atom_entry(view), view
         assert render.rss_item(view) == reference.rss_item(view), view
+        assert render.json_item(view) == reference.json_item(view), view
 
 
-def test_escaping_is_byte_identical_to_lxmls_for_any_text() -> None:
+def test_escaping_is_byte_identical_to_lxml_and_json_for_any_text() -> None:
     rng = random.Random(7)
     for _ in range(1500):
         view = random_view(rng)
         assert render.atom_entry(view) == reference.atom_entry(view), view
         assert render.rss_item(view) == reference.rss_item(view), view
+        assert render.json_item(view) == reference.json_item(view), view
 
 
 @pytest.mark.parametrize("hub", ["", "http://127.0.0.1:9/hub?a=1&b=2"])

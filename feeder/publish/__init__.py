@@ -115,7 +115,10 @@ _CACHE = RenderCache()
 # dataclass's); new model fields join automatically. Of the other articles an entry shows only the outlet
 # and URL: hashing their whole text too was most of a key's cost.
 _story_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Story) if f.name != "articles"))
-_article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article)))
+# The long texts go into a key as bytes: their repr was most of a key's cost.
+_LONG_TEXTS = ("summary", "content")
+_article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article) if f.name not in _LONG_TEXTS))
+_article_texts = operator.attrgetter(*_LONG_TEXTS)
 # The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
 _RENDERER = hashlib.blake2b(b"".join(
     path.read_bytes() for path in (*sorted(Path(__file__).parent.glob("*.py")),
@@ -187,7 +190,12 @@ class Publisher:
         others = [(other.source, other.url) for other in story.articles[1:]]
         fields = (_story_fields(story), _article_fields(story.article), others, self.base_url)
         outlets = [self._outlet_fields(name) for name in story.outlets]
-        key = hashlib.blake2b(repr((fields, outlets)).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        digest = hashlib.blake2b(digest_size=16)
+        for text in (repr((fields, outlets)), *_article_texts(story.article)):
+            data = text.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "little"))  # so that no two inputs run together alike
+            digest.update(data)
+        key = digest.hexdigest()
         self._keys[id(story)] = (story, key)
         return key
 
@@ -219,12 +227,7 @@ class Publisher:
         )
 
     def _render_entry(self, story: Story) -> RenderedEntry:
-        view = self.view(story)
-        return RenderedEntry(
-            atom=render.atom_entry(view),
-            rss=render.rss_item(view),
-            json=render.json_item(view),
-        )
+        return RenderedEntry(*render.entry_formats(self.view(story)))
 
     def view(self, story: Story) -> EntryView:
         """Everything one entry shows, worked out once for all three formats.
@@ -521,6 +524,8 @@ def _categories(article: Article) -> tuple[str, ...]:
 
 def _text(value: str) -> str:
     """Plain text XML 1.0 can carry, whitespace collapsed (an XML writer rejects control characters)."""
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        return value  # nothing to strip or collapse: isprintable is false for every control and odd space
     return " ".join(strip_xml_forbidden(value).split())
 
 

@@ -7,12 +7,15 @@ reference: for many varied entries and feeds the output here is byte-identical t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import format_datetime
+from json.encoder import encode_basestring
 from typing import NamedTuple
 
+ZERO = timedelta(0)
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
 RSS_DOCS = "http://www.rssboard.org/rss-specification"
 
@@ -86,32 +89,71 @@ def atom_date(moment: datetime) -> str:
 
 
 def rss_date(moment: datetime) -> str:
-    """RFC 822 date with English names whatever the locale (feedgen switches to the C locale for this)."""
-    return format_datetime(moment)
+    """RFC 822 date with English names whatever the locale (feedgen switched to the C locale for this);
+    written out for UTC, the publisher's only zone, as email.utils.format_datetime writes it."""
+    if moment.utcoffset() != ZERO:
+        return format_datetime(moment)
+    return (f"{DAYS[moment.weekday()]}, {moment.day:02d} {MONTHS[moment.month - 1]} {moment.year:04d} "
+            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} +0000")
+
+
+def rfc3339(moment: datetime) -> str:
+    """A UTC date as JSON Feed readers expect it."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+class _Shared(NamedTuple):
+    """What the three formats of one entry have in common, escaped or formatted once."""
+
+    id: str
+    title: str
+    content: str
+    summary: str
+    updated: str  # RFC 3339, as Atom writes it
+    published: str
+
+
+def entry_formats(view: EntryView) -> tuple[bytes, bytes, str]:
+    """One entry as an Atom <entry>, an RSS <item> (both indented to sit in their documents) and a compact
+    JSON Feed item."""
+    shared = _Shared(xml_text(view.id), xml_text(view.title), xml_text(view.content), xml_text(view.summary),
+                     atom_date(view.updated), atom_date(view.published))
+    return _atom_entry(view, shared), _rss_item(view, shared), _json_item(view, shared)
+
+
+def atom_entry(view: EntryView) -> bytes:
+    return entry_formats(view)[0]
+
+
+def rss_item(view: EntryView) -> bytes:
+    return entry_formats(view)[1]
+
+
+def json_item(view: EntryView) -> str:
+    return entry_formats(view)[2]
 
 
 def _titled(title: str) -> str:
     return f' title="{xml_attr(title)}"' if title else ""
 
 
-def atom_entry(view: EntryView) -> bytes:
-    """One Atom <entry>, indented to sit in a feed document."""
+def _atom_entry(view: EntryView, shared: _Shared) -> bytes:
     parts = [
-        f"  <entry>\n    <id>{xml_text(view.id)}</id>\n    <title>{xml_text(view.title)}</title>\n"
-        f"    <updated>{atom_date(view.updated)}</updated>\n"
+        f"  <entry>\n    <id>{shared.id}</id>\n    <title>{shared.title}</title>\n"
+        f"    <updated>{shared.updated}</updated>\n"
     ]
     if view.author:  # the feed's author covers an entry without one
         parts.append(f"    <author>\n      <name>{xml_text(view.author)}</name>\n    </author>\n")
-    parts.append(f'    <content type="html">{xml_text(view.content)}</content>\n')
+    parts.append(f'    <content type="html">{shared.content}</content>\n')
     if view.url:
         parts.append(f'    <link href="{xml_attr(view.url)}" rel="alternate" type="text/html"/>\n')
     for url, outlet_name in view.related:
         parts.append(f'    <link href="{xml_attr(url)}" rel="related" type="text/html"{_titled(outlet_name)}/>\n')
     if view.summary:
-        parts.append(f'    <summary type="html">{xml_text(view.summary)}</summary>\n')
+        parts.append(f'    <summary type="html">{shared.summary}</summary>\n')
     for category in view.categories:
         parts.append(f'    <category term="{xml_attr(category)}"/>\n')
-    parts.append(f"    <published>{atom_date(view.published)}</published>\n    <source>\n")
+    parts.append(f"    <published>{shared.published}</published>\n    <source>\n")
     if view.outlet_name:
         parts.append(f"      <title>{xml_text(view.outlet_name)}</title>\n")
     # RFC 4287 4.2.11: the source feed's id and updated too (the W3C validator warns without them).
@@ -124,17 +166,16 @@ def atom_entry(view: EntryView) -> bytes:
     return "".join(parts).encode()
 
 
-def rss_item(view: EntryView) -> bytes:
-    """One RSS 2.0 <item>, indented to sit in a channel that declares the content: prefix."""
-    parts = [f"    <item>\n      <title>{xml_text(view.title)}</title>\n"]
+def _rss_item(view: EntryView, shared: _Shared) -> bytes:
+    parts = [f"    <item>\n      <title>{shared.title}</title>\n"]
     if view.url:
         parts.append(f"      <link>{xml_text(view.url)}</link>\n")
     if view.summary:
-        parts.append(f"      <description>{xml_text(view.summary)}</description>\n"
-                     f"      <content:encoded>{xml_text(view.content)}</content:encoded>\n")
+        parts.append(f"      <description>{shared.summary}</description>\n"
+                     f"      <content:encoded>{shared.content}</content:encoded>\n")
     else:
-        parts.append(f"      <description>{xml_text(view.content)}</description>\n")
-    parts.append(f'      <guid isPermaLink="false">{xml_text(view.id)}</guid>\n')
+        parts.append(f"      <description>{shared.content}</description>\n")
+    parts.append(f'      <guid isPermaLink="false">{shared.id}</guid>\n')
     for category in view.categories:
         parts.append(f"      <category>{xml_text(category)}</category>\n")
     # <source url> names the source's feed.
@@ -144,30 +185,28 @@ def rss_item(view: EntryView) -> bytes:
     return "".join(parts).encode()
 
 
-def rfc3339(moment: datetime) -> str:
-    """A UTC date as JSON Feed readers expect it."""
-    return moment.isoformat().replace("+00:00", "Z")
-
-
-def json_item(view: EntryView) -> str:
-    """One JSON Feed 1.1 item, compact."""
-    item: dict[str, object] = {
-        "id": view.id,
-        "title": view.title,
-        "content_html": view.content,
-        "date_published": rfc3339(view.published),
-        "date_modified": rfc3339(view.updated),
-        "authors": [{"name": view.author}],
-    }
+def _json_item(view: EntryView, shared: _Shared) -> str:
+    """Written out in the order and spelling json.dumps(ensure_ascii=False, separators=(",", ":")) gives
+    the item's dict (tests/test_publish_render.py compares them): the strings go through its own encoder."""
+    text = encode_basestring
+    parts = ['{"id":', text(view.id), ',"title":', text(view.title), ',"content_html":', text(view.content),
+             ',"date_published":', text(_z(shared.published)), ',"date_modified":', text(_z(shared.updated)),
+             ',"authors":[{"name":', text(view.author), "}]"]
     if view.url:
-        item["url"] = view.url
+        parts += [',"url":', text(view.url)]
     if view.summary:
-        item["summary"] = view.summary
+        parts += [',"summary":', text(view.summary)]
     if view.categories:
-        item["tags"] = list(view.categories)
+        parts += [',"tags":[', ",".join(map(text, view.categories)), "]"]
     if view.related:
-        item["_feeder"] = {"also_reported_by": [{"name": name, "url": url} for url, name in view.related]}
-    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        others = ",".join(f'{{"name":{text(name)},"url":{text(url)}}}' for url, name in view.related)
+        parts += [',"_feeder":{"also_reported_by":[', others, "]}"]
+    parts.append("}")
+    return "".join(parts)
+
+
+def _z(rfc3339_date: str) -> str:
+    return rfc3339_date.replace("+00:00", "Z")
 
 
 def atom_head(head: FeedHead) -> bytes:
