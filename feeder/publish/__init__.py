@@ -519,7 +519,7 @@ def _other_outlets(story: Story) -> list[Article]:
 
 
 def _categories(article: Article) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(c for c in (_text(c) for c in article.categories) if c))
+    return tuple(dict.fromkeys(filter(None, map(_text, article.categories))))
 
 
 def _text(value: str) -> str:
@@ -531,7 +531,7 @@ def _text(value: str) -> str:
 
 def _url(url: str) -> str:
     """A URL XML can carry (a forbidden character in one would stop the whole publish)."""
-    return strip_xml_forbidden(url)
+    return url if url.isprintable() else strip_xml_forbidden(url)  # isprintable: false for every one of them
 
 
 def _sanitised(markup: str, base: str) -> str:
