@@ -151,14 +151,29 @@ class Publisher:
     # -- rendering ---------------------------------------------------------------------------
 
     def atom(self, feed: TopicFeed) -> bytes:
-        entries = b"".join(self.rendered(s).atom for s in feed.stories)
-        return render.atom_head(self.head(feed, "atom")) + entries + render.ATOM_TAIL
+        return self._atom(feed, self._entries(feed))
 
     def rss(self, feed: TopicFeed) -> bytes:
-        items = b"".join(self.rendered(s).rss for s in feed.stories)
-        return render.rss_head(self.head(feed, "rss")) + items + render.RSS_TAIL
+        return self._rss(feed, self._entries(feed))
 
     def json_feed(self, feed: TopicFeed) -> bytes:
+        return self._json_feed(feed, self._entries(feed))
+
+    def documents(self, feed: TopicFeed) -> tuple[bytes, bytes, bytes]:
+        """The topic's Atom, RSS and JSON Feed documents (in FORMATS order), each entry looked up once."""
+        entries = self._entries(feed)
+        return self._atom(feed, entries), self._rss(feed, entries), self._json_feed(feed, entries)
+
+    def _entries(self, feed: TopicFeed) -> list[RenderedEntry]:
+        return [self.rendered(s) for s in feed.stories]
+
+    def _atom(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
+        return render.atom_head(self.head(feed, "atom")) + b"".join(e.atom for e in entries) + render.ATOM_TAIL
+
+    def _rss(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
+        return render.rss_head(self.head(feed, "rss")) + b"".join(e.rss for e in entries) + render.RSS_TAIL
+
+    def _json_feed(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
         topic = feed.topic
         document: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
@@ -174,7 +189,7 @@ class Publisher:
         if self.hub:
             document["hubs"] = [{"type": "WebSub", "url": self.hub}]
         head = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-        items = ",\n".join(self.rendered(s).json for s in feed.stories)
+        items = ",\n".join(e.json for e in entries)
         return f'{head[:-1]},"items":[\n{items}\n]}}\n'.encode()
 
     def rendered(self, story: Story) -> RenderedEntry:
@@ -190,12 +205,11 @@ class Publisher:
         others = [(other.source, other.url) for other in story.articles[1:]]
         fields = (_story_fields(story), _article_fields(story.article), others, self.base_url)
         outlets = [self._outlet_fields(name) for name in story.outlets]
-        digest = hashlib.blake2b(digest_size=16)
-        for text in (repr((fields, outlets)), *_article_texts(story.article)):
-            data = text.encode("utf-8", "surrogatepass")
-            digest.update(len(data).to_bytes(8, "little"))  # so that no two inputs run together alike
-            digest.update(data)
-        key = digest.hexdigest()
+        texts = [text.encode("utf-8", "surrogatepass") for text in _article_texts(story.article)]
+        # The head (a repr: no raw NUL in it) ends at the first NUL and gives the texts' lengths, so no two
+        # inputs run together alike.
+        head = repr((fields, outlets, [len(text) for text in texts])).encode()
+        key = hashlib.blake2b(b"\0".join([head, *texts]), digest_size=16).hexdigest()
         self._keys[id(story)] = (story, key)
         return key
 
@@ -347,8 +361,8 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
             # Same input, files untouched since: rendering would give the same bytes again.
             self.cache.keep(self._entry_key(s) for s in feed.stories)
             return False
-        renders = (self.atom(feed), self.rss(feed), self.json_feed(feed))
-        return any([batch.write(path, data) for path, data in zip(self._paths(feed.topic.slug), renders, strict=True)])
+        documents = self.documents(feed)
+        return any([batch.write(path, data) for path, data in zip(self._paths(feed.topic.slug), documents, strict=True)])
 
     def _digest(self, feed: TopicFeed) -> str:
         """Everything a topic's files are made from, hashed: equal digests mean equal bytes."""
