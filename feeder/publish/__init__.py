@@ -134,6 +134,7 @@ class Publisher:
         self.cache = _CACHE if cache is None else cache
         self._keys: dict[int, tuple[Story, str]] = {}
         self._outlets: dict[str, tuple[str, ...]] = {}
+        self._outlet_views: dict[str, tuple[str, str, str]] = {}
 
     def feed_url(self, slug: str, fmt: str = "atom") -> str:
         return f"{self.base_url}/topics/{slug}.{fmt}"
@@ -213,6 +214,15 @@ class Publisher:
         self._keys[id(story)] = (story, key)
         return key
 
+    def _outlet_view(self, source: str) -> tuple[str, str, str]:
+        """An outlet as entries show it: its name (never blank: a blank name is an invalid link title), web
+        site ("" when unknown) and feed URL ("" when unknown). Worked out once per outlet."""
+        known = self._outlet_views.get(source)
+        if known is None:
+            outlet = self.outlet(source)
+            known = self._outlet_views[source] = (_text(outlet.title) or source, outlet.link, _url(outlet.feed_url))
+        return known
+
     def _outlet_fields(self, source: str) -> tuple[str, ...]:
         known = self._outlets.get(source)
         if known is None:
@@ -250,9 +260,8 @@ class Publisher:
         may hold rows from an older sanitiser, and readers must never get script or a relative URL (resolved
         against the article, else the outlet)."""
         article = story.article
-        outlet = self.outlet(article.source)
-        outlet_name = _text(outlet.title) or article.source  # a blank name is an invalid link title
-        base = article.url or outlet.link
+        outlet_name, outlet_page, outlet_feed = self._outlet_view(article.source)
+        base = article.url or outlet_page
         summary = _sanitised(article.summary, base)
         title = _text(article.title) or outlet_name
         return EntryView(
@@ -262,14 +271,13 @@ class Publisher:
             author=_text(article.author) or outlet_name,
             published=_utc(story.first_published),
             updated=_entry_updated(story),
-            related=tuple((_url(other.url), _text(self.outlet(other.source).title) or other.source)
-                          for other in _other_outlets(story)),
+            related=tuple((_url(other.url), self._outlet_view(other.source)[0]) for other in _other_outlets(story)),
             categories=_categories(article),
             summary=summary,
             content=_sanitised(article.content, base) or summary or html.escape(title),
             outlet_name=outlet_name,
-            outlet_page=_url(outlet.link or article.url or f"{self.base_url}/"),
-            outlet_feed=_url(outlet.feed_url),
+            outlet_page=_url(outlet_page or article.url or f"{self.base_url}/"),
+            outlet_feed=outlet_feed,
             source_updated=_utc(article.updated),
         )
 
