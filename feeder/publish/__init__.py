@@ -369,8 +369,8 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
             # Same input, files untouched since: rendering would give the same bytes again.
             self.cache.keep(self._entry_key(s) for s in feed.stories)
             return False
-        documents = self.documents(feed)
-        return any([batch.write(path, data) for path, data in zip(self._paths(feed.topic.slug), documents, strict=True)])
+        paths = self._paths(feed.topic.slug)
+        return any([batch.write(path, data) for path, data in zip(paths, self.documents(feed), strict=True)])
 
     def _digest(self, feed: TopicFeed) -> str:
         """Everything a topic's files are made from, hashed: equal digests mean equal bytes."""

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import re
 
-# Text as nh3 writes it: no "<" or ">" outside tags, and only the entities it writes.
-_TEXT = "(?:[^<>&]++|&(?:amp|lt|gt|nbsp);)"
 _ENTITY = re.compile("&(?!(?:amp|lt|gt|nbsp);)")  # an ampersand nh3 would not leave as it is
 # An absolute http(s) URL as nh3 writes it in an attribute, which the URL parser nh3 uses accepts (else it
 # drops the attribute) and the sanitiser's resolver (normalise._joins_to_itself) leaves as it is. The host is
@@ -49,14 +47,17 @@ _TAG = re.compile("<([^<>]*)>")
 
 def _paragraphs() -> re.Pattern[str]:
     """Paragraphs or headings of text with inline markup one deep and links holding text or inline markup:
-    a shape the HTML parser keeps as it is. Each element is spelt out rather than matched by a
-    backreference: sre mishandles capturing groups inside possessive repeats (a SystemError on 3.11)."""
-    inline = "|".join(f"<{name}>{_TEXT}*+</{name}>" for name in sorted(_PHRASING - {"a"}))
-    image = _IMAGE_TAG.format(url=_STRICT_URL)
-    link = f"{_LINK_TAG.format(url=_STRICT_URL)}(?:{_TEXT}|{inline})*+</a>"
-    body = f"(?:{_TEXT}|<br>|{image}|{inline}|{link})*+"
-    blocks = "|".join(f"<{name}>{body}</{name}>" for name in sorted(_PHRASING_HOLDERS))
-    return re.compile(f"(?:(?:{blocks})\\s*+)++")
+    a shape the HTML parser keeps as it is. Text is any run without "<": the caller has checked entities
+    and that no ">" is left outside a tag (a run sre scans far quicker than a character class). Each
+    element is spelt out rather than matched by a
+    backreference (sre mishandles capturing groups inside possessive repeats: a SystemError on 3.11), and
+    each "<" is matched once before the alternatives, which sre then tells apart by their first letter."""
+    inline = "|".join(f"{name}>[^<]*+</{name}>" for name in sorted(_PHRASING - {"a"}))
+    image = _IMAGE_TAG.format(url=_STRICT_URL)[1:]
+    link = f"{_LINK_TAG.format(url=_STRICT_URL)[1:]}(?:[^<]++|<(?:{inline}))*+</a>"
+    body = f"(?:[^<]++|<(?:br>|{image}|{inline}|{link}))*+"
+    blocks = "|".join(f"{name}>{body}</{name}>" for name in sorted(_PHRASING_HOLDERS))
+    return re.compile(f"(?:<(?:{blocks})\\s*+)++")
 
 
 _PARAGRAPHS = _paragraphs()
@@ -81,7 +82,15 @@ def is_sanitised(markup: str) -> bool:
     """True only when the sanitiser would return ``markup`` unchanged (so it is safe as it stands)."""
     if markup != markup.strip() or not _printable(markup):
         return False
-    return _PARAGRAPHS.fullmatch(markup) is not None or _nests_plainly(markup)
+    if _plain_text_between_tags(markup) and _PARAGRAPHS.fullmatch(markup) is not None:
+        return True
+    return _nests_plainly(markup)
+
+
+def _plain_text_between_tags(markup: str) -> bool:
+    """Only entities nh3 writes, and (given tags that hold one "<" and one ">" each, as every tag the
+    checks accept does) no ">" outside a tag: str.count and a literal search are C-speed scans."""
+    return markup.count("<") == markup.count(">") and _ENTITY.search(markup) is None
 
 
 def _printable(markup: str) -> bool:
@@ -93,11 +102,11 @@ def _printable(markup: str) -> bool:
 
 def _nests_plainly(markup: str) -> bool:
     """Tag by tag: text and tags in the shape nh3 writes, nested so that the HTML parser moves nothing."""
-    if _ENTITY.search(markup) is not None:
+    if not _plain_text_between_tags(markup):
         return False
     tags = _TAG.findall(markup)
-    if markup.count("<") != len(tags) or markup.count(">") != len(tags):
-        return False  # a "<" or ">" in the text
+    if markup.count("<") != len(tags):
+        return False  # a "<" in the text
     open_tags: list[str] = []
     allowed = _TOP_LEVEL
     for tag in tags:
