@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import random
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -222,6 +224,30 @@ def test_regenerating_gives_the_same_bytes_cached_or_not(tmp_path: Path) -> None
     assert [render(rich_feed()) for render in renders] == once  # from the entry cache
     fresh = publisher(tmp_path)  # a new process: nothing cached
     assert [fresh.atom(rich_feed()), fresh.rss(rich_feed()), fresh.json_feed(rich_feed())] == once
+
+
+def test_an_outlet_renamed_in_the_config_is_rendered_anew(tmp_path: Path) -> None:
+    cache = RenderCache()
+    feed = rich_feed()
+    before = Publisher(make_config(tmp_path), SOURCES, cache).atom(feed)
+    renamed = {**SOURCES, "daily": SourceInfo("The Daily Planet", "https://daily.example/")}
+    after = Publisher(make_config(tmp_path), renamed, cache).atom(feed)  # same cache: must not serve stale
+    assert b"The Daily Planet" in after and b"The Daily Planet" not in before
+
+
+def test_entry_ids_are_the_uuid_urns_they_always_were() -> None:
+    """entry_id writes the URN out for a hex uid; an id must never change, so it must be exactly what
+    uuid.UUID gave (and the fallback for other uids is untouched)."""
+    rng = random.Random(5)
+    uids = [f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(160):040X}", "abc", "", "not-hex-at-all",
+            "{" + "a" * 30 + "}", "a" * 31 + "-", "urn:uuid:" + "b" * 23, "ABCDEF" * 6]
+    for uid in uids:
+        digits = uid[:32].ljust(32, "0")
+        try:
+            expected = uuid.UUID(hex=digits).urn
+        except ValueError:
+            expected = uuid.uuid5(uuid.NAMESPACE_URL, f"feeder:story:{uid}").urn
+        assert entry_id(Story(1, uid, T0, T0, ())) == expected, uid
 
 
 def _entry(document: bytes, index: int = 0) -> etree._Element:

@@ -3,20 +3,26 @@
 
 from __future__ import annotations
 
+import io
+import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import feedgen.version
+import feedparser
 import pytest
 from feedgen.entry import FeedEntry
+from lxml import etree, html
 
 from feeder.config import TopicConfig
 from feeder.model import Article, Story
 from feeder.publish import Publisher, SourceInfo, TopicFeed, render
 from feeder.publish.render import EntryView, FeedHead
 from tests import feedgen_reference as reference
-from tests.test_publish import SOURCES, T0, make_config, rich_feed
+from tests.conftest import shared_path
+from tests.test_publish import SOURCES, T0, A, make_config, rich_feed
 
 # Text that exercises escaping and the XML rules: markup characters, quotes, whitespace of every kind,
 # characters XML forbids (the publisher must strip them), non-BMP, no-break and zero-width spaces.
@@ -150,3 +156,33 @@ def test_a_head_without_hub_or_entries_still_matches(tmp_path: Path) -> None:
 
 
 
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_feeds_of_varied_stories_stay_valid_and_readable(tmp_path: Path, seed: int) -> None:
+    """Whatever the store holds (hostile markup, control characters, odd URLs, missing fields), every
+    document is valid (RELAX NG), read back whole by feedparser, and carries no relative URL or script."""
+    schema = etree.RelaxNG(etree.parse(str(shared_path("data", "schema", "atom.rng"))))
+    rng = random.Random(seed)
+    sources = random_sources(rng)
+    stories = tuple(random_story(rng, n, list(sources)) for n in range(40))
+    feed = TopicFeed(TopicConfig("mixed", "Mixed & <odd>"), stories)
+    pub = Publisher(make_config(tmp_path, "http://127.0.0.1:9/hub"), sources)
+    atom, rss, json_feed = pub.documents(feed)
+    assert schema.validate(etree.fromstring(atom)), schema.error_log
+    for document, version in ((atom, "atom10"), (rss, "rss20")):
+        parsed = feedparser.parse(io.BytesIO(document), response_headers={"content-type": "application/xml"})
+        assert not parsed.bozo and parsed.version == version, parsed.get("bozo_exception")
+        assert len(parsed.entries) == 40
+    html_texts = [element.text or "" for element in etree.fromstring(atom).iter(f"{A}content", f"{A}summary")]
+    channel = etree.fromstring(rss).find("channel")
+    assert channel is not None
+    html_texts += [item.findtext(name) or "" for item in channel.iter("item")
+                   for name in ("description", "{http://purl.org/rss/1.0/modules/content/}encoded")]
+    items = json.loads(json_feed)["items"]
+    html_texts += [item.get(key, "") for item in items for key in ("content_html", "summary")]
+    for text in html_texts:
+        fragment = html.fragment_fromstring(text, create_parent="div")
+        assert not fragment.xpath("//script|//style|//@*[starts-with(name(), 'on')]"), text
+        for url in (*fragment.xpath("//@href"), *fragment.xpath("//@src")):
+            assert urlsplit(str(url)).scheme in ("http", "https", "mailto"), (url, text)

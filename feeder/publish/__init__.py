@@ -133,7 +133,10 @@ class Publisher:
         self.hub = config.server.websub_hub
         self.cache = _CACHE if cache is None else cache
         self._keys: dict[int, tuple[Story, str]] = {}
-        self._outlets: dict[str, tuple[str, ...]] = {}
+        # Every outlet's name and links, hashed into every entry key: editing one outlet re-renders all
+        # entries (a rare config change), and a key needs no per-story look-up of its outlets.
+        self._outlets = hashlib.blake2b(repr(sorted((name, astuple(info)) for name, info in sources.items()))
+                                        .encode(), digest_size=16).hexdigest()
         self._outlet_views: dict[str, tuple[str, str, str]] = {}
 
     def feed_url(self, slug: str, fmt: str = "atom") -> str:
@@ -205,14 +208,20 @@ class Publisher:
             return known[1]
         others = [(other.source, other.url) for other in story.articles[1:]]
         fields = (_story_fields(story), _article_fields(story.article), others, self.base_url)
-        outlets = [self._outlet_fields(name) for name in story.outlets]
         texts = [text.encode("utf-8", "surrogatepass") for text in _article_texts(story.article)]
         # The head (a repr: no raw NUL in it) ends at the first NUL and gives the texts' lengths, so no two
         # inputs run together alike.
-        head = repr((fields, outlets, [len(text) for text in texts])).encode()
+        head = repr((fields, self._outlets, [len(text) for text in texts])).encode()
         key = hashlib.blake2b(b"\0".join([head, *texts]), digest_size=16).hexdigest()
         self._keys[id(story)] = (story, key)
         return key
+
+    def _outlet_base(self, source: str) -> str:
+        """What an article's relative links resolve against when the article has no absolute URL: its
+        outlet's site, else the outlet's feed (what RFC 3986 makes the base of content in a feed), else,
+        so that no relative URL is ever published, this site."""
+        _, page, feed = self._outlet_view(source)
+        return next((url for url in (page, feed) if _absolute(url)), f"{self.base_url}/")
 
     def _outlet_view(self, source: str) -> tuple[str, str, str]:
         """An outlet as entries show it: its name (never blank: a blank name is an invalid link title), web
@@ -221,12 +230,6 @@ class Publisher:
         if known is None:
             outlet = self.outlet(source)
             known = self._outlet_views[source] = (_text(outlet.title) or source, outlet.link, _url(outlet.feed_url))
-        return known
-
-    def _outlet_fields(self, source: str) -> tuple[str, ...]:
-        known = self._outlets.get(source)
-        if known is None:
-            known = self._outlets[source] = astuple(self.outlet(source))
         return known
 
     def _subtitle(self, topic: TopicConfig) -> str:
@@ -261,7 +264,7 @@ class Publisher:
         against the article, else the outlet)."""
         article = story.article
         outlet_name, outlet_page, outlet_feed = self._outlet_view(article.source)
-        base = article.url or outlet_page
+        base = article.url if _absolute(article.url) else self._outlet_base(article.source)
         summary = _sanitised(article.summary, base)
         title = _text(article.title) or outlet_name
         return EntryView(
@@ -554,6 +557,11 @@ def _text(value: str) -> str:
 def _url(url: str) -> str:
     """A URL XML can carry (a forbidden character in one would stop the whole publish)."""
     return url if url.isprintable() else strip_xml_forbidden(url)  # isprintable: false for every one of them
+
+
+def _absolute(url: str) -> bool:
+    """An http(s) URL with a host, which relative links can be resolved against."""
+    return url.startswith(("http://", "https://")) and url.split("/", 3)[2] != ""
 
 
 def _sanitised(markup: str, base: str) -> str:
