@@ -82,7 +82,7 @@ class RenderedEntry:
 
     atom: bytes
     rss: bytes
-    json: str
+    json: bytes
 
 
 @dataclass
@@ -171,11 +171,12 @@ class Publisher:
     def _entries(self, feed: TopicFeed) -> list[RenderedEntry]:
         return [self.rendered(s) for s in feed.stories]
 
+    # Each document is one join of its parts: no copy of a whole document is made twice.
     def _atom(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
-        return render.atom_head(self.head(feed, "atom")) + b"".join(e.atom for e in entries) + render.ATOM_TAIL
+        return b"".join([render.atom_head(self.head(feed, "atom")), *(e.atom for e in entries), render.ATOM_TAIL])
 
     def _rss(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
-        return render.rss_head(self.head(feed, "rss")) + b"".join(e.rss for e in entries) + render.RSS_TAIL
+        return b"".join([render.rss_head(self.head(feed, "rss")), *(e.rss for e in entries), render.RSS_TAIL])
 
     def _json_feed(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
         topic = feed.topic
@@ -193,8 +194,8 @@ class Publisher:
         if self.hub:
             document["hubs"] = [{"type": "WebSub", "url": self.hub}]
         head = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-        items = ",\n".join(e.json for e in entries)
-        return f'{head[:-1]},"items":[\n{items}\n]}}\n'.encode()
+        items = b",\n".join(e.json for e in entries)
+        return b"".join([f'{head[:-1]},"items":[\n'.encode(), items, b"\n]}\n"])
 
     def rendered(self, story: Story) -> RenderedEntry:
         """A story in every format, from the cache when nothing it shows has changed."""

@@ -113,7 +113,7 @@ class _Shared(NamedTuple):
     published: str
 
 
-def entry_formats(view: EntryView) -> tuple[bytes, bytes, str]:
+def entry_formats(view: EntryView) -> tuple[bytes, bytes, bytes]:
     """One entry as an Atom <entry>, an RSS <item> (both indented to sit in their documents) and a compact
     JSON Feed item."""
     shared = _Shared(xml_text(view.id), xml_text(view.title), xml_text(view.content), xml_text(view.summary),
@@ -129,7 +129,7 @@ def rss_item(view: EntryView) -> bytes:
     return entry_formats(view)[1]
 
 
-def json_item(view: EntryView) -> str:
+def json_item(view: EntryView) -> bytes:
     return entry_formats(view)[2]
 
 
@@ -185,7 +185,7 @@ def _rss_item(view: EntryView, shared: _Shared) -> bytes:
     return "".join(parts).encode()
 
 
-def _json_item(view: EntryView, shared: _Shared) -> str:
+def _json_item(view: EntryView, shared: _Shared) -> bytes:
     """Written out in the order and spelling json.dumps(ensure_ascii=False, separators=(",", ":")) gives
     the item's dict (tests/test_publish_render.py compares them): the strings go through its own encoder."""
     text = encode_basestring
@@ -202,7 +202,7 @@ def _json_item(view: EntryView, shared: _Shared) -> str:
         others = ",".join(f'{{"name":{text(name)},"url":{text(url)}}}' for url, name in view.related)
         parts += [',"_feeder":{"also_reported_by":[', others, "]}"]
     parts.append("}")
-    return "".join(parts)
+    return "".join(parts).encode()
 
 
 def _z(rfc3339_date: str) -> str:
