@@ -43,7 +43,6 @@ GENERATOR_URI = "https://github.com/feeder/feeder"
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
 HUB_FORMATS = ("atom", "rss", "json")  # the formats that advertise the WebSub hub, so the ones pinged
 ICON_NAME = "icon.svg"
-_HEX32 = re.compile("[0-9a-fA-F]{32}")
 MEMO_NAME = "publish-memo.json"  # in state_dir, beside (not inside) what is served
 # A square icon (RFC 4287 4.2.5 wants 1:1) drawn in text, so the project ships no binary file.
 ICON_SVG = (
@@ -113,9 +112,8 @@ class RenderCache:
 _CACHE = RenderCache()
 # Every field of a story and its canonical article, as plain tuples (whose repr is fast, unlike a
 # dataclass's); new model fields join automatically. Of the other articles an entry shows only the outlet
-# and URL: hashing their whole text too was most of a key's cost.
+# and URL, so only those are hashed; the long texts are hashed as bytes (their repr cost more than the hash).
 _story_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Story) if f.name != "articles"))
-# The long texts go into a key as bytes: their repr was most of a key's cost.
 _LONG_TEXTS = ("summary", "content")
 _article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article) if f.name not in _LONG_TEXTS))
 _article_texts = operator.attrgetter(*_LONG_TEXTS)
@@ -510,6 +508,9 @@ class TopicMemo:
 
     def save(self) -> None:
         write_atomically(self.path, json.dumps(self.topics, sort_keys=True).encode())
+
+
+_HEX32 = re.compile("[0-9a-fA-F]{32}")
 
 
 def entry_id(story: Story) -> str:
