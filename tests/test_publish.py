@@ -235,6 +235,16 @@ def test_an_outlet_renamed_in_the_config_is_rendered_anew(tmp_path: Path) -> Non
     assert b"The Daily Planet" in after and b"The Daily Planet" not in before
 
 
+def test_a_story_that_changed_by_a_second_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    cache = RenderCache()
+    one = story(7, article("wire", 7, 0))
+    topic = TopicConfig("t", "T")
+    before = _entry(Publisher(make_config(tmp_path), SOURCES, cache).atom(TopicFeed(topic, (one,))))
+    later = replace(one, updated=one.updated + timedelta(seconds=1))
+    after = _entry(Publisher(make_config(tmp_path), SOURCES, cache).atom(TopicFeed(topic, (later,))))
+    assert after.findtext(f"{A}updated") == "2026-11-20T08:00:01+00:00" != before.findtext(f"{A}updated")
+
+
 def test_entry_ids_are_the_uuid_urns_they_always_were() -> None:
     """entry_id writes the URN out for a hex uid; an id must never change, so it must be exactly what
     uuid.UUID gave (and the fallback for other uids is untouched)."""

@@ -110,13 +110,34 @@ class RenderCache:
 
 
 _CACHE = RenderCache()
-# Every field of a story and its canonical article, as plain tuples (whose repr is fast, unlike a
-# dataclass's); new model fields join automatically. Of the other articles an entry shows only the outlet
-# and URL, so only those are hashed; the long texts are hashed as bytes (their repr cost more than the hash).
-_story_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Story) if f.name != "articles"))
+# Every field of a story and its canonical article goes into its entry key; new model fields join
+# automatically. Plain values as tuples (whose repr is fast, unlike a dataclass's); dates as POSIX
+# timestamps (a datetime's repr cost more than the rest of a key), read as UTC when naive, as the entry
+# shows them; the long texts as bytes. Of the other articles an entry shows only the outlet and URL.
 _LONG_TEXTS = ("summary", "content")
-_article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article) if f.name not in _LONG_TEXTS))
+
+
+def _fields_getter(model: type, dates: bool, skip: tuple[str, ...]) -> Callable[[object], tuple[object, ...]]:
+    """A getter for the model's fields that are (or are not) datetimes, always returning a tuple."""
+    names = [f.name for f in dataclass_fields(model)
+             if f.name not in skip and (f.type in ("datetime", datetime)) == dates]
+    getter = operator.attrgetter(*names)
+    return getter if len(names) > 1 else lambda value: (getter(value),)
+
+
+_story_values = _fields_getter(Story, False, ("articles",))
+_story_dates = _fields_getter(Story, True, ())
+_article_values = _fields_getter(Article, False, _LONG_TEXTS)
+_article_dates = _fields_getter(Article, True, ())
 _article_texts = operator.attrgetter(*_LONG_TEXTS)
+
+
+def _instant(moment: object) -> object:
+    if not isinstance(moment, datetime):
+        return moment
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+
+
 # The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
 _RENDERER = hashlib.blake2b(b"".join(
     path.read_bytes() for path in (*sorted(Path(__file__).parent.glob("*.py")),
@@ -205,9 +226,11 @@ class Publisher:
         known = self._keys.get(id(story))
         if known is not None and known[0] is story:
             return known[1]
+        article = story.article
         others = [(other.source, other.url) for other in story.articles[1:]]
-        fields = (_story_fields(story), _article_fields(story.article), others, self.base_url)
-        texts = [text.encode("utf-8", "surrogatepass") for text in _article_texts(story.article)]
+        dates = [_instant(moment) for moment in (*_story_dates(story), *_article_dates(article))]
+        fields = (_story_values(story), _article_values(article), dates, others, self.base_url)
+        texts = [text.encode("utf-8", "surrogatepass") for text in _article_texts(article)]
         # The head (a repr: no raw NUL in it) ends at the first NUL and gives the texts' lengths, so no two
         # inputs run together alike.
         head = repr((fields, self._outlets, [len(text) for text in texts])).encode()
