@@ -174,10 +174,10 @@ class Publisher:
     # -- rendering ---------------------------------------------------------------------------
 
     def atom(self, feed: TopicFeed) -> bytes:
-        return self._atom(feed, self._entries(feed))
+        return self._atom(self.head(feed, "atom"), self._entries(feed))
 
     def rss(self, feed: TopicFeed) -> bytes:
-        return self._rss(feed, self._entries(feed))
+        return self._rss(self.head(feed, "rss"), self._entries(feed))
 
     def json_feed(self, feed: TopicFeed) -> bytes:
         return self._json_feed(feed, self._entries(feed))
@@ -185,17 +185,21 @@ class Publisher:
     def documents(self, feed: TopicFeed) -> tuple[bytes, bytes, bytes]:
         """The topic's Atom, RSS and JSON Feed documents (in FORMATS order), each entry looked up once."""
         entries = self._entries(feed)
-        return self._atom(feed, entries), self._rss(feed, entries), self._json_feed(feed, entries)
+        updated = feed.updated  # a walk over every entry: once for both heads
+        return (self._atom(self.head(feed, "atom", updated), entries),
+                self._rss(self.head(feed, "rss", updated), entries), self._json_feed(feed, entries))
 
     def _entries(self, feed: TopicFeed) -> list[RenderedEntry]:
         return [self.rendered(s) for s in feed.stories]
 
     # Each document is one join of its parts: no copy of a whole document is made twice.
-    def _atom(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
-        return b"".join([render.atom_head(self.head(feed, "atom")), *(e.atom for e in entries), render.ATOM_TAIL])
+    @staticmethod
+    def _atom(head: FeedHead, entries: list[RenderedEntry]) -> bytes:
+        return b"".join([render.atom_head(head), *(e.atom for e in entries), render.ATOM_TAIL])
 
-    def _rss(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
-        return b"".join([render.rss_head(self.head(feed, "rss")), *(e.rss for e in entries), render.RSS_TAIL])
+    @staticmethod
+    def _rss(head: FeedHead, entries: list[RenderedEntry]) -> bytes:
+        return b"".join([render.rss_head(head), *(e.rss for e in entries), render.RSS_TAIL])
 
     def _json_feed(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
         topic = feed.topic
@@ -257,8 +261,9 @@ class Publisher:
     def _subtitle(self, topic: TopicConfig) -> str:
         return f"{topic.title}: deduplicated news from {self.config.title}"
 
-    def head(self, feed: TopicFeed, fmt: str) -> FeedHead:
-        """The feed-level part of the Atom or RSS document; its self link is the URL it is served at."""
+    def head(self, feed: TopicFeed, fmt: str, updated: datetime | None = None) -> FeedHead:
+        """The feed-level part of the Atom or RSS document; its self link is the URL it is served at.
+        ``updated`` is the feed's, when already known."""
         topic = feed.topic
         return FeedHead(
             id=self.feed_url(topic.slug),
@@ -272,7 +277,7 @@ class Publisher:
             icon=self.icon_url,
             generator_uri=GENERATOR_URI,
             generator_version=__version__,
-            updated=feed.updated,
+            updated=feed.updated if updated is None else updated,
         )
 
     def _render_entry(self, story: Story) -> RenderedEntry:
