@@ -232,7 +232,7 @@ class Publisher:
             return known[1]
         article = story.article
         others = [(other.source, other.url) for other in story.articles[1:]]
-        dates = [_instant(moment) for moment in (*_story_dates(story), *_article_dates(article))]
+        dates = list(map(_instant, _story_dates(story) + _article_dates(article)))
         fields = (_story_values(story), _article_values(article), dates, others, self.base_url)
         texts = [text.encode("utf-8", "surrogatepass") for text in _article_texts(article)]
         # The head (a repr: no raw NUL in it) ends at the first NUL and gives the texts' lengths, so no two

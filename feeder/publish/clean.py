@@ -80,11 +80,9 @@ _TOP_LEVEL = _children("")
 
 def is_sanitised(markup: str) -> bool:
     """True only when the sanitiser would return ``markup`` unchanged (so it is safe as it stands)."""
-    if markup != markup.strip() or not _printable(markup):
+    if markup != markup.strip() or not _printable(markup) or not _plain_text_between_tags(markup):
         return False
-    if _plain_text_between_tags(markup) and _PARAGRAPHS.fullmatch(markup) is not None:
-        return True
-    return _nests_plainly(markup)
+    return _PARAGRAPHS.fullmatch(markup) is not None or _nests_plainly(markup)
 
 
 def _plain_text_between_tags(markup: str) -> bool:
@@ -101,9 +99,8 @@ def _printable(markup: str) -> bool:
 
 
 def _nests_plainly(markup: str) -> bool:
-    """Tag by tag: text and tags in the shape nh3 writes, nested so that the HTML parser moves nothing."""
-    if not _plain_text_between_tags(markup):
-        return False
+    """Tag by tag: tags in the shape nh3 writes, nested so that the HTML parser moves nothing (the caller
+    has checked the text between them)."""
     tags = _TAG.findall(markup)
     if markup.count("<") != len(tags):
         return False  # a "<" in the text
