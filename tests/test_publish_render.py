@@ -81,11 +81,16 @@ def random_view(rng: random.Random) -> EntryView:
     def moment() -> datetime:
         return T0 + timedelta(seconds=rng.randrange(-10**8, 10**8))
 
+    published = moment()
+
+    def another() -> datetime:  # often the same date, sometimes the same instant written in another zone
+        return rng.choice([published, published.astimezone(timezone(timedelta(hours=2))), moment()])
+
     return EntryView(
-        id=text(1), title=text(1), url=text(), author=text(), published=moment(), updated=moment(),
+        id=text(1), title=text(1), url=text(), author=text(), published=published, updated=another(),
         related=tuple((text(1), text()) for _ in range(rng.randrange(3))),
         categories=tuple(text() for _ in range(rng.randrange(3))), summary=text(), content=text(1),
-        outlet_name=text(), outlet_page=text(1), outlet_feed=text(), source_updated=moment(),
+        outlet_name=text(), outlet_page=text(1), outlet_feed=text(), source_updated=another(),
     )
 
 

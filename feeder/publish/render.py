@@ -102,6 +102,14 @@ def rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _same_date(moment: datetime, other: datetime, other_written: str) -> str:
+    """``moment`` as Atom writes it, reusing ``other``'s text when they are the same (dates of an entry
+    often are, and formatting one is a visible part of rendering)."""
+    if moment == other and moment.tzinfo is other.tzinfo:
+        return other_written
+    return atom_date(moment)
+
+
 class _Shared(NamedTuple):
     """What the three formats of one entry have in common, escaped or formatted once."""
 
@@ -111,13 +119,16 @@ class _Shared(NamedTuple):
     summary: str
     updated: str  # RFC 3339, as Atom writes it
     published: str
+    source_updated: str
 
 
 def entry_formats(view: EntryView) -> tuple[bytes, bytes, bytes]:
     """One entry as an Atom <entry>, an RSS <item> (both indented to sit in their documents) and a compact
     JSON Feed item."""
+    updated = atom_date(view.updated)
+    published = _same_date(view.published, view.updated, updated)
     shared = _Shared(xml_text(view.id), xml_text(view.title), xml_text(view.content), xml_text(view.summary),
-                     atom_date(view.updated), atom_date(view.published))
+                     updated, published, _same_date(view.source_updated, view.published, published))
     return _atom_entry(view, shared), _rss_item(view, shared), _json_item(view, shared)
 
 
@@ -162,7 +173,7 @@ def _atom_entry(view: EntryView, shared: _Shared) -> bytes:
     if view.outlet_feed:
         parts.append(f'      <link href="{xml_attr(view.outlet_feed)}" rel="self"/>\n')
     # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
-    parts.append(f"      <updated>{atom_date(view.source_updated)}</updated>\n    </source>\n  </entry>\n")
+    parts.append(f"      <updated>{shared.source_updated}</updated>\n    </source>\n  </entry>\n")
     return "".join(parts).encode()
 
 
