@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import random
 import re
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,10 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import feedgen
 import feedparser
 import pytest
-from feedgen.entry import FeedEntry
 from lxml import etree, html
 
 from feeder.config import Config, ServerConfig, TopicConfig
@@ -213,20 +213,6 @@ def test_entries_are_rich(tmp_path: Path) -> None:
     assert root.findall(f"{A}entry")[3].findall(f"{A}link[@rel='related']") == []
 
 
-def test_feedgen_keeps_rel_type_and_title_on_entry_links() -> None:
-    """feedgen 1.0.0 drops them (upstream #135): related links would become extra alternates."""
-    assert feedgen.version.version_str.startswith("0.9"), "feedgen >= 1.0 loses entry link rel/type/title"
-    entry = FeedEntry()
-    entry.id("urn:uuid:00000000-0000-0000-0000-000000000001")
-    entry.title("t")
-    entry.updated(T0)
-    entry.link(href="https://a.example/", rel="alternate", type="text/html")
-    entry.link(href="https://b.example/", rel="related", type="text/html", title="B")
-    links = [dict(link.attrib) for link in entry.atom_entry().findall("link")]
-    assert links == [{"href": "https://a.example/", "rel": "alternate", "type": "text/html"},
-                     {"href": "https://b.example/", "rel": "related", "type": "text/html", "title": "B"}]
-
-
 # -- stability ---------------------------------------------------------------------------------------
 
 
@@ -238,6 +224,40 @@ def test_regenerating_gives_the_same_bytes_cached_or_not(tmp_path: Path) -> None
     assert [render(rich_feed()) for render in renders] == once  # from the entry cache
     fresh = publisher(tmp_path)  # a new process: nothing cached
     assert [fresh.atom(rich_feed()), fresh.rss(rich_feed()), fresh.json_feed(rich_feed())] == once
+
+
+def test_an_outlet_renamed_in_the_config_is_rendered_anew(tmp_path: Path) -> None:
+    cache = RenderCache()
+    feed = rich_feed()
+    before = Publisher(make_config(tmp_path), SOURCES, cache).atom(feed)
+    renamed = {**SOURCES, "daily": SourceInfo("The Daily Planet", "https://daily.example/")}
+    after = Publisher(make_config(tmp_path), renamed, cache).atom(feed)  # same cache: must not serve stale
+    assert b"The Daily Planet" in after and b"The Daily Planet" not in before
+
+
+def test_a_story_that_changed_by_a_second_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    cache = RenderCache()
+    one = story(7, article("wire", 7, 0))
+    topic = TopicConfig("t", "T")
+    before = _entry(Publisher(make_config(tmp_path), SOURCES, cache).atom(TopicFeed(topic, (one,))))
+    later = replace(one, updated=one.updated + timedelta(seconds=1))
+    after = _entry(Publisher(make_config(tmp_path), SOURCES, cache).atom(TopicFeed(topic, (later,))))
+    assert after.findtext(f"{A}updated") == "2026-11-20T08:00:01+00:00" != before.findtext(f"{A}updated")
+
+
+def test_entry_ids_are_the_uuid_urns_they_always_were() -> None:
+    """entry_id writes the URN out for a hex uid; an id must never change, so it must be exactly what
+    uuid.UUID gave (and the fallback for other uids is untouched)."""
+    rng = random.Random(5)
+    uids = [f"{rng.getrandbits(128):032x}", f"{rng.getrandbits(160):040X}", "abc", "", "not-hex-at-all",
+            "{" + "a" * 30 + "}", "a" * 31 + "-", "urn:uuid:" + "b" * 23, "ABCDEF" * 6]
+    for uid in uids:
+        digits = uid[:32].ljust(32, "0")
+        try:
+            expected = uuid.UUID(hex=digits).urn
+        except ValueError:
+            expected = uuid.uuid5(uuid.NAMESPACE_URL, f"feeder:story:{uid}").urn
+        assert entry_id(Story(1, uid, T0, T0, ())) == expected, uid
 
 
 def _entry(document: bytes, index: int = 0) -> etree._Element:

@@ -3,9 +3,10 @@
 Output is a pure function of the stories: regenerating an unchanged topic gives the same bytes, so
 ETags stay put and only topics that changed are rewritten.
 
-feedgen (0.9.0: 1.0.0 drops rel/type/title from entry links) renders every entry once; a feed document
-is feedgen's header for the topic with the cached entries spliced in. A story that sits in several
-topics, or in the same topic publish after publish, is rendered once while it stays unchanged.
+Every entry is rendered once, as text (render.py writes what feedgen 0.9 + lxml wrote, byte for byte,
+at a fraction of the cost); a feed document is its header with the cached entries spliced in. A story that
+sits in several topics, or in the same topic publish after publish, is rendered once while it stays
+unchanged.
 """
 
 from __future__ import annotations
@@ -16,32 +17,31 @@ import json
 import logging
 import operator
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 import httpx
-from feedgen.entry import FeedEntry
-from feedgen.feed import FeedGenerator
-from feedgen.version import version_str as feedgen_version
-from lxml import etree
 
 from feeder import __version__
 from feeder.config import Config, TopicConfig
 from feeder.model import Article, Story
 from feeder.normalise import sanitise_html, strip_xml_forbidden
+from feeder.publish import render
+from feeder.publish.clean import is_sanitised
+from feeder.publish.render import EntryView, FeedHead
 
 log = logging.getLogger("feeder.publish")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 GENERATOR_URI = "https://github.com/feeder/feeder"
 FORMATS = {"atom": "application/atom+xml", "rss": "application/rss+xml", "json": "application/feed+json"}
 HUB_FORMATS = ("atom", "rss", "json")  # the formats that advertise the WebSub hub, so the ones pinged
-RSS_NAMESPACES = {"atom": "http://www.w3.org/2005/Atom", "content": "http://purl.org/rss/1.0/modules/content/"}
 ICON_NAME = "icon.svg"
 MEMO_NAME = "publish-memo.json"  # in state_dir, beside (not inside) what is served
 # A square icon (RFC 4287 4.2.5 wants 1:1) drawn in text, so the project ships no binary file.
@@ -81,27 +81,7 @@ class RenderedEntry:
 
     atom: bytes
     rss: bytes
-    json: str
-
-
-@dataclass(frozen=True, slots=True)
-class _EntryView:
-    """One story as its entry shows it, in any format: plain-text fields, sanitised HTML, UTC dates."""
-
-    id: str
-    title: str
-    url: str  # the canonical article; "" when it has none
-    author: str
-    published: datetime
-    updated: datetime
-    related: tuple[tuple[str, str], ...]  # (url, outlet name), one per other outlet
-    categories: tuple[str, ...]
-    summary: str  # may be ""
-    content: str  # never ""
-    outlet_name: str
-    outlet_page: str
-    outlet_feed: str  # may be ""
-    source_updated: datetime
+    json: bytes
 
 
 @dataclass
@@ -130,14 +110,38 @@ class RenderCache:
 
 
 _CACHE = RenderCache()
-# Every field of a story and its articles, as plain tuples (whose repr is fast, unlike a dataclass's); new
-# model fields join automatically.
-_story_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Story) if f.name != "articles"))
-_article_fields = operator.attrgetter(*(f.name for f in dataclass_fields(Article)))
+# Every field of a story and its canonical article goes into its entry key; new model fields join
+# automatically. Plain values as tuples (whose repr is fast, unlike a dataclass's); dates as POSIX
+# timestamps (a datetime's repr cost more than the rest of a key), read as UTC when naive, as the entry
+# shows them; the long texts as bytes. Of the other articles an entry shows only the outlet and URL.
+_LONG_TEXTS = ("summary", "content")
+
+
+def _fields_getter(model: type, dates: bool, skip: tuple[str, ...]) -> Callable[[object], tuple[object, ...]]:
+    """A getter for the model's fields that are (or are not) datetimes, always returning a tuple."""
+    names = [f.name for f in dataclass_fields(model)
+             if f.name not in skip and (f.type in ("datetime", datetime)) == dates]
+    getter = operator.attrgetter(*names)
+    return getter if len(names) > 1 else lambda value: (getter(value),)
+
+
+_story_values = _fields_getter(Story, False, ("articles",))
+_story_dates = _fields_getter(Story, True, ())
+_article_values = _fields_getter(Article, False, _LONG_TEXTS)
+_article_dates = _fields_getter(Article, True, ())
+_article_texts = operator.attrgetter(*_LONG_TEXTS)
+
+
+def _instant(moment: object) -> object:
+    if not isinstance(moment, datetime):
+        return moment
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+
+
 # The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
-_RENDERER = hashlib.blake2b(
-    Path(__file__).read_bytes() + Path(sanitise_html.__code__.co_filename).read_bytes()
-    + feedgen_version.encode(), digest_size=8).hexdigest()
+_RENDERER = hashlib.blake2b(b"".join(
+    path.read_bytes() for path in (*sorted(Path(__file__).parent.glob("*.py")),
+                                   Path(sanitise_html.__code__.co_filename))), digest_size=8).hexdigest()
 
 
 class Publisher:
@@ -148,6 +152,11 @@ class Publisher:
         self.hub = config.server.websub_hub
         self.cache = _CACHE if cache is None else cache
         self._keys: dict[int, tuple[Story, str]] = {}
+        # Every outlet's name and links, hashed into every entry key: editing one outlet re-renders all
+        # entries (a rare config change), and a key needs no per-story look-up of its outlets.
+        self._outlets = hashlib.blake2b(repr(sorted((name, astuple(info)) for name, info in sources.items()))
+                                        .encode(), digest_size=16).hexdigest()
+        self._outlet_views: dict[str, tuple[str, str, str]] = {}
 
     def feed_url(self, slug: str, fmt: str = "atom") -> str:
         return f"{self.base_url}/topics/{slug}.{fmt}"
@@ -165,26 +174,34 @@ class Publisher:
     # -- rendering ---------------------------------------------------------------------------
 
     def atom(self, feed: TopicFeed) -> bytes:
-        head, tail = _split_once(bytes(self._generator(feed, "atom").atom_str(pretty=True)), b"</feed>")
-        return head + b"".join(self.rendered(s).atom for s in feed.stories) + b"</feed>" + tail
+        return self._atom(self.head(feed, "atom"), self._entries(feed))
 
     def rss(self, feed: TopicFeed) -> bytes:
-        head, tail = _split_once(self._rss_header(feed), b"  </channel>")
-        return head + b"".join(self.rendered(s).rss for s in feed.stories) + b"  </channel>" + tail
-
-    def _rss_header(self, feed: TopicFeed) -> bytes:
-        header = bytes(self._generator(feed, "rss").rss_str(pretty=True))
-        if not self.hub:
-            return header
-        # feedgen writes only the self atom:link into RSS; WebSub subscribers look for the hub beside it.
-        root = etree.fromstring(header, etree.XMLParser(remove_blank_text=True))
-        self_link = root.find(f"channel/{{{RSS_NAMESPACES['atom']}}}link[@rel='self']")
-        assert self_link is not None, "feedgen wrote no self link"
-        self_link.addnext(etree.Element(f"{{{RSS_NAMESPACES['atom']}}}link", href=self.hub, rel="hub"))
-        with_hub: bytes = etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
-        return with_hub
+        return self._rss(self.head(feed, "rss"), self._entries(feed))
 
     def json_feed(self, feed: TopicFeed) -> bytes:
+        return self._json_feed(feed, self._entries(feed))
+
+    def documents(self, feed: TopicFeed) -> tuple[bytes, bytes, bytes]:
+        """The topic's Atom, RSS and JSON Feed documents (in FORMATS order), each entry looked up once."""
+        entries = self._entries(feed)
+        updated = feed.updated  # a walk over every entry: once for both heads
+        return (self._atom(self.head(feed, "atom", updated), entries),
+                self._rss(self.head(feed, "rss", updated), entries), self._json_feed(feed, entries))
+
+    def _entries(self, feed: TopicFeed) -> list[RenderedEntry]:
+        return [self.rendered(s) for s in feed.stories]
+
+    # Each document is one join of its parts: no copy of a whole document is made twice.
+    @staticmethod
+    def _atom(head: FeedHead, entries: list[RenderedEntry]) -> bytes:
+        return b"".join([render.atom_head(head), *(e.atom for e in entries), render.ATOM_TAIL])
+
+    @staticmethod
+    def _rss(head: FeedHead, entries: list[RenderedEntry]) -> bytes:
+        return b"".join([render.rss_head(head), *(e.rss for e in entries), render.RSS_TAIL])
+
+    def _json_feed(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
         topic = feed.topic
         document: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
@@ -200,8 +217,8 @@ class Publisher:
         if self.hub:
             document["hubs"] = [{"type": "WebSub", "url": self.hub}]
         head = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-        items = ",\n".join(self.rendered(s).json for s in feed.stories)
-        return f'{head[:-1]},"items":[\n{items}\n]}}\n'.encode()
+        items = b",\n".join(e.json for e in entries)
+        return b"".join([f'{head[:-1]},"items":[\n'.encode(), items, b"\n]}\n"])
 
     def rendered(self, story: Story) -> RenderedEntry:
         """A story in every format, from the cache when nothing it shows has changed."""
@@ -213,116 +230,86 @@ class Publisher:
         known = self._keys.get(id(story))
         if known is not None and known[0] is story:
             return known[1]
-        digest = hashlib.blake2b(digest_size=16)
-        fields = (_story_fields(story), [_article_fields(a) for a in story.articles])
-        digest.update(repr((fields, [self.outlet(name) for name in story.outlets], self.base_url)).encode(
-            "utf-8", "surrogatepass"))
-        key = digest.hexdigest()
+        article = story.article
+        others = [(other.source, other.url) for other in story.articles[1:]]
+        dates = list(map(_instant, _story_dates(story) + _article_dates(article)))
+        fields = (_story_values(story), _article_values(article), dates, others, self.base_url)
+        texts = [text.encode("utf-8", "surrogatepass") for text in _article_texts(article)]
+        # The head (a repr: no raw NUL in it) ends at the first NUL and gives the texts' lengths, so no two
+        # inputs run together alike.
+        head = repr((fields, self._outlets, [len(text) for text in texts])).encode()
+        key = hashlib.blake2b(b"\0".join([head, *texts]), digest_size=16).hexdigest()
         self._keys[id(story)] = (story, key)
         return key
+
+    def _outlet_base(self, source: str) -> str:
+        """What an article's relative links resolve against when the article has no absolute URL: its
+        outlet's site, else the outlet's feed (what RFC 3986 makes the base of content in a feed), else,
+        so that no relative URL is ever published, this site."""
+        _, page, feed = self._outlet_view(source)
+        return next((url for url in (page, feed) if _absolute(url)), f"{self.base_url}/")
+
+    def _outlet_view(self, source: str) -> tuple[str, str, str]:
+        """An outlet as entries show it: its name (never blank: a blank name is an invalid link title), web
+        site ("" when unknown) and feed URL ("" when unknown). Worked out once per outlet."""
+        known = self._outlet_views.get(source)
+        if known is None:
+            outlet = self.outlet(source)
+            known = self._outlet_views[source] = (_text(outlet.title) or source, outlet.link, _url(outlet.feed_url))
+        return known
 
     def _subtitle(self, topic: TopicConfig) -> str:
         return f"{topic.title}: deduplicated news from {self.config.title}"
 
-    def _generator(self, feed: TopicFeed, fmt: str) -> FeedGenerator:
-        """The feed-level part of the Atom or RSS document (entries are spliced in after); the self link
-        must be the URL this very document is served at."""
+    def head(self, feed: TopicFeed, fmt: str, updated: datetime | None = None) -> FeedHead:
+        """The feed-level part of the Atom or RSS document; its self link is the URL it is served at.
+        ``updated`` is the feed's, when already known."""
         topic = feed.topic
-        generator = FeedGenerator()
-        generator.id(self.feed_url(topic.slug))
-        generator.title(_text(topic.title))
-        generator.subtitle(_text(self._subtitle(topic)))
-        generator.author({"name": _text(self.config.title), "uri": f"{self.base_url}/"})
-        if self.hub:
-            generator.link(href=self.hub, rel="hub")
-        generator.link(href=self.feed_url(topic.slug, fmt), rel="self", type=FORMATS[fmt])
-        # Last: feedgen takes the RSS channel <link> from the last link it was given.
-        generator.link(href=self.topic_page(topic.slug), rel="alternate", type="text/html")
-        generator.icon(self.icon_url)
-        generator.generator("feeder", __version__, GENERATOR_URI)
-        generator.language("en")
-        generator.updated(feed.updated)
-        return generator
-
-    def _render_entry(self, story: Story) -> RenderedEntry:
-        view = self._view(story)
-        entry = self._feed_entry(view)
-        return RenderedEntry(
-            atom=_fragment(_complete_source(entry.atom_entry(), view), level=1),
-            rss=_rss_fragment(entry.rss_entry()),
-            json=json.dumps(self._json_item(view), ensure_ascii=False, separators=(",", ":")),
+        return FeedHead(
+            id=self.feed_url(topic.slug),
+            title=_text(topic.title),
+            subtitle=_text(self._subtitle(topic)),
+            author_name=_text(self.config.title),
+            author_uri=f"{self.base_url}/",
+            hub=self.hub,
+            self_url=self.feed_url(topic.slug, fmt),
+            page_url=self.topic_page(topic.slug),
+            icon=self.icon_url,
+            generator_uri=GENERATOR_URI,
+            generator_version=__version__,
+            updated=feed.updated if updated is None else updated,
         )
 
-    def _view(self, story: Story) -> _EntryView:
+    def _render_entry(self, story: Story) -> RenderedEntry:
+        return RenderedEntry(*render.entry_formats(self.view(story)))
+
+    def view(self, story: Story) -> EntryView:
         """Everything one entry shows, worked out once for all three formats.
 
-        Summary and content are sanitised again here: the store may hold rows from an older sanitiser, and
-        readers must never get script or a relative URL (resolved against the article, else the outlet)."""
+        Summary and content are sanitised again here unless already in the sanitiser's own shape: the store
+        may hold rows from an older sanitiser, and readers must never get script or a relative URL (resolved
+        against the article, else the outlet)."""
         article = story.article
-        outlet = self.outlet(article.source)
-        outlet_name = _text(outlet.title) or article.source  # a blank name is an invalid link title
-        base = article.url or outlet.link
-        summary = sanitise_html(article.summary, base)
+        outlet_name, outlet_page, outlet_feed = self._outlet_view(article.source)
+        base = article.url if _absolute(article.url) else self._outlet_base(article.source)
+        summary = _sanitised(article.summary, base)
         title = _text(article.title) or outlet_name
-        return _EntryView(
+        return EntryView(
             id=entry_id(story),
             title=title,
-            url=article.url,
+            url=_url(article.url),
             author=_text(article.author) or outlet_name,
             published=_utc(story.first_published),
             updated=_entry_updated(story),
-            related=tuple((other.url, _text(self.outlet(other.source).title) or other.source)
-                          for other in _other_outlets(story)),
+            related=tuple((_url(other.url), self._outlet_view(other.source)[0]) for other in _other_outlets(story)),
             categories=_categories(article),
             summary=summary,
-            content=sanitise_html(article.content, base) or summary or html.escape(title),
+            content=_sanitised(article.content, base) or summary or html.escape(title),
             outlet_name=outlet_name,
-            outlet_page=outlet.link or article.url or f"{self.base_url}/",
-            outlet_feed=outlet.feed_url,
+            outlet_page=_url(outlet_page or article.url or f"{self.base_url}/"),
+            outlet_feed=outlet_feed,
             source_updated=_utc(article.updated),
         )
-
-    @staticmethod
-    def _feed_entry(view: _EntryView) -> FeedEntry:
-        entry = FeedEntry()
-        entry.id(view.id)
-        entry.guid(view.id, permalink=False)
-        entry.title(view.title)
-        entry.updated(view.updated)
-        entry.published(view.published)
-        if view.url:
-            entry.link(href=view.url, rel="alternate", type="text/html")
-        for url, outlet_name in view.related:
-            entry.link(href=url, rel="related", type="text/html", title=outlet_name)
-        entry.author({"name": view.author})
-        if view.summary:
-            entry.summary(view.summary, type="html")
-        entry.content(view.content, type="html")
-        for category in view.categories:
-            entry.category(term=category)
-        # RSS <source url> names the source's feed; the Atom source is completed by _complete_source.
-        entry.source(url=view.outlet_feed or view.outlet_page, title=view.outlet_name)
-        return entry
-
-    @staticmethod
-    def _json_item(view: _EntryView) -> dict[str, object]:
-        item: dict[str, object] = {
-            "id": view.id,
-            "title": view.title,
-            "content_html": view.content,
-            "date_published": _rfc3339(view.published),
-            "date_modified": _rfc3339(view.updated),
-            "authors": [{"name": view.author}],
-        }
-        if view.url:
-            item["url"] = view.url
-        if view.summary:
-            item["summary"] = view.summary
-        if view.categories:
-            item["tags"] = list(view.categories)
-        if view.related:
-            item["_feeder"] = {"also_reported_by": [{"name": name, "url": url} for url, name in view.related]}
-        return item
 
     def opml(self, topics: Sequence[TopicConfig]) -> bytes:
         outlines = "\n".join(
@@ -412,8 +399,8 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
             # Same input, files untouched since: rendering would give the same bytes again.
             self.cache.keep(self._entry_key(s) for s in feed.stories)
             return False
-        renders = (self.atom(feed), self.rss(feed), self.json_feed(feed))
-        return any([batch.write(path, data) for path, data in zip(self._paths(feed.topic.slug), renders, strict=True)])
+        paths = self._paths(feed.topic.slug)
+        return any([batch.write(path, data) for path, data in zip(paths, self.documents(feed), strict=True)])
 
     def _digest(self, feed: TopicFeed) -> str:
         """Everything a topic's files are made from, hashed: equal digests mean equal bytes."""
@@ -551,11 +538,18 @@ class TopicMemo:
         write_atomically(self.path, json.dumps(self.topics, sort_keys=True).encode())
 
 
+_HEX32 = re.compile("[0-9a-fA-F]{32}")
+
+
 def entry_id(story: Story) -> str:
     """A story's Atom id, forever: derived from its uid (a hash of its first article's source and guid),
     never from anything that can change (URL, title, canonical article)."""
+    digits = story.uid[:32].ljust(32, "0")
+    if _HEX32.fullmatch(digits):  # the usual uid: what uuid.UUID(hex=digits).urn gives, without building one
+        d = digits.lower()
+        return f"urn:uuid:{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:]}"
     try:
-        return uuid.UUID(hex=story.uid[:32].ljust(32, "0")).urn
+        return uuid.UUID(hex=digits).urn
     except ValueError:  # a uid that is not hex still needs a stable, valid IRI
         return uuid.uuid5(uuid.NAMESPACE_URL, f"feeder:story:{story.uid}").urn
 
@@ -580,53 +574,28 @@ def _other_outlets(story: Story) -> list[Article]:
 
 
 def _categories(article: Article) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(c for c in (_text(c) for c in article.categories) if c))
+    return tuple(dict.fromkeys(filter(None, map(_text, article.categories))))
 
 
 def _text(value: str) -> str:
-    """Plain text XML 1.0 can carry (feedgen raises on control characters)."""
+    """Plain text XML 1.0 can carry, whitespace collapsed (an XML writer rejects control characters)."""
+    if value.isprintable() and "  " not in value and value[:1] != " " and value[-1:] != " ":
+        return value  # nothing to strip or collapse: isprintable is false for every control and odd space
     return " ".join(strip_xml_forbidden(value).split())
 
 
-def _fragment(element: etree._Element, level: int) -> bytes:
-    """An entry element serialised at the indentation feedgen's pretty header uses around it."""
-    etree.indent(element, space="  ", level=level)
-    element.tail = None
-    serialised: bytes = etree.tostring(element, encoding="UTF-8", xml_declaration=False)
-    return b"  " * level + serialised + b"\n"
+def _url(url: str) -> str:
+    """A URL XML can carry (a forbidden character in one would stop the whole publish)."""
+    return url if url.isprintable() else strip_xml_forbidden(url)  # isprintable: false for every one of them
 
 
-def _complete_source(entry: etree._Element, view: _EntryView) -> etree._Element:
-    """feedgen writes atom:source with a title and a link only; RFC 4287 4.2.11 asks for the source feed's
-    id and updated too (the W3C validator warns without them)."""
-    source = entry.find("source")
-    link = source.find("link") if source is not None else None
-    assert source is not None and link is not None, "feedgen wrote no atom:source link"
-    link.attrib.update({"href": view.outlet_page, "rel": "alternate", "type": "text/html"})
-    etree.SubElement(source, "id").text = view.outlet_feed or view.outlet_page
-    if view.outlet_feed:
-        etree.SubElement(source, "link", href=view.outlet_feed, rel="self")
-    # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
-    etree.SubElement(source, "updated").text = view.source_updated.isoformat()
-    return entry
+def _absolute(url: str) -> bool:
+    """An http(s) URL with a host, which relative links can be resolved against."""
+    return url.startswith(("http://", "https://")) and url.split("/", 3)[2] != ""
 
 
-def _rss_fragment(item: etree._Element) -> bytes:
-    """An RSS item whose ``content:encoded`` uses the prefix the channel declares (not ``ns0``)."""
-    channel = etree.Element("channel", nsmap=RSS_NAMESPACES)
-    channel.append(item)  # lxml reuses the parent's declarations for the moved element
-    data = _fragment(item, level=2)
-    # Serialised alone, the item re-declares the channel's namespaces: drop that (the item itself has no
-    # attributes, so its start tag ends at the first ">").
-    start = data.index(b"<item")
-    return data[:start] + b"<item>" + data[data.index(b">", start) + 1:]
-
-
-def _split_once(document: bytes, marker: bytes) -> tuple[bytes, bytes]:
-    head, found, tail = document.rpartition(marker)
-    if not found:
-        raise ValueError(f"feedgen output has no {marker!r}")
-    return head, tail
+def _sanitised(markup: str, base: str) -> str:
+    return markup if is_sanitised(markup) else sanitise_html(markup, base)
 
 
 def _stamps(paths: Iterable[Path]) -> list[list[int]]:
@@ -642,13 +611,15 @@ def _stamps(paths: Iterable[Path]) -> list[list[int]]:
 
 
 def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is UTC and not moment.microsecond:  # what the store gives, kept as it is
+        return moment
     if moment.tzinfo is None:  # the store promises UTC; a naive value is UTC that lost its label
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
 def _rfc3339(moment: datetime) -> str:
-    return _utc(moment).isoformat().replace("+00:00", "Z")
+    return render.rfc3339(_utc(moment))
 
 
 def remove_temporary_files(folder: Path) -> int:
