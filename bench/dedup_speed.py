@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feeder.dedup import Deduplicator, Headline
-from feeder.dedup.text import content_tokens, word_key
+from feeder.dedup.text import content_words, word_key
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "headlines"
 UCI = DATA / "uci-news-aggregator-part1.csv"
@@ -58,7 +58,7 @@ def synthesise(count: int) -> list[Headline]:
 
 
 def run(level: str, stream: list[Headline]) -> Result:
-    content_tokens.cache_clear()
+    content_words.cache_clear()
     word_key.cache_clear()
     gc.collect()
     tracemalloc.start()
@@ -69,7 +69,7 @@ def run(level: str, stream: list[Headline]) -> Result:
     seconds = time.perf_counter() - started
     # The tokeniser's LRU caches are module-level and bounded (they do not grow with the window): empty
     # them so that what remains is what the Deduplicator itself holds.
-    content_tokens.cache_clear()
+    content_words.cache_clear()
     word_key.cache_clear()
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - baseline

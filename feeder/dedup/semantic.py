@@ -25,9 +25,9 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from feeder.dedup.engine import Deduplicator, Headline, _Weights
-from feeder.dedup.score import NAMES_VETO, Evidence, compare, features
-from feeder.dedup.text import Token, strip_affixes
+from feeder.dedup.engine import Deduplicator, Headline, _Query
+from feeder.dedup.score import NAMES_VETO, Evidence, features
+from feeder.dedup.text import strip_affixes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -218,8 +218,8 @@ class SemanticDeduplicator(Deduplicator):
         self._vectors.renumber(new_seq)
         self._texts = {new_seq[seq]: text for seq, text in self._texts.items() if seq in new_seq}
 
-    def _best_headline_match(self, tokens: tuple[Token, ...], published: float, weights: _Weights) -> int | None:
-        judged = [(seq, compare(tokens, self._tokens_of(seq), weights)) for seq in self._candidates(tokens, published)]
+    def _best_headline_match(self, query: _Query, published: float) -> int | None:
+        judged = [(seq, self._evidence(query, seq)) for seq in self._candidates(query, published)]
         judged = [(seq, evidence) for seq, evidence in judged if not vetoed(evidence)]
         if not judged:
             return None  # no embedding needed: nothing to verify
