@@ -21,7 +21,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import chain
+from functools import lru_cache
+from itertools import combinations
+from typing import cast
 
 from feeder.dedup.score import Evidence, same_news, variants
 from feeder.dedup.text import content_words
@@ -62,6 +64,26 @@ def _variant_among(stem: str, places: list[int], stems: list[str]) -> int | None
     return next((at for at in places if stems[at][0] == first and variants(stem, stems[at])), None)
 
 
+
+def _most_shared(recent: list[array[int]]) -> list[int]:
+    """Seqs found in the posting lists of the probe words, most lists first, then newest first.
+
+    A rewording shares two of the rarest words; a short headline (one probe word) needs only one. Seqs
+    are unique within a list (a headline's words are), so counting lists is counting shared probe words.
+    """
+    if len(recent) == 1:
+        return list(reversed(recent[0]))  # postings are oldest first
+    lists = [set(posted) for posted in recent]
+    ranked: list[int] = []
+    placed: set[int] = set()
+    for shared in range(len(lists), 1, -1):  # set operations run in C; there are at most four lists
+        tier = set().union(*[set.intersection(*some) for some in combinations(lists, shared)]) - placed
+        ranked += sorted(tier, reverse=True)
+        placed |= tier
+    return ranked
+
+
+@lru_cache(maxsize=256)  # the store calls match then add with the same URL
 def _stable_hash(text: str) -> int:
     """64-bit digest, the same in every process (``hash`` of a str is salted per process)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
@@ -74,45 +96,72 @@ class _Weights:
     (``word id * 2 + is_name``: the name flag changes the weight).
     """
 
-    __slots__ = ("_df", "_log_total", "_memo", "_numeric", "_total")
+    __slots__ = ("_df", "_log_total", "_memo", "_numeric", "_rarities", "_total")
 
     def __init__(self, window: Window) -> None:
         self._df, self._numeric = window.df, window.numeric
         self._total = window.live + _DF_PRIOR
         self._log_total = math.log(self._total)
-        self._memo: dict[int, float] = {}
+        self._memo: dict[int, float] = {}  # code -> weight
+        self._rarities: dict[int, float] = {}  # df -> rarity: most words share a few small dfs
 
     def of_codes(self, codes: Sequence[int]) -> list[float]:
         memo = self._memo
-        for code in set(codes) - memo.keys():
-            memo[code] = self.weigh(self._df[code >> 1], self._numeric[code >> 1], code & 1)
-        return list(map(memo.__getitem__, codes))
+        found = list(map(memo.get, codes))
+        if None in found:
+            df, numeric, rarities = self._df, self._numeric, self._rarities
+            for at, code in enumerate(codes):  # weigh() inlined: this runs for most words of every candidate
+                if found[at] is None:
+                    word = code >> 1
+                    rarity = rarities.get(df[word])
+                    if rarity is None:
+                        rarity = rarities[df[word]] = self.rarity(df[word])
+                    found[at] = memo[code] = rarity * (
+                        _NUMBER_BOOST if numeric[word] else _NAME_BOOST if code & 1 else 1.0
+                    )
+        return cast(list[float], found)  # no None left
+
+    def rarity(self, df: int) -> float:
+        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words)."""
+        return max(math.log(self._total / (df + 1)) / self._log_total, _MIN_RARITY)
 
     def weigh(self, df: int, numeric: int, name: int) -> float:
-        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words), times its boost."""
-        rarity = max(math.log(self._total / (df + 1)) / self._log_total, _MIN_RARITY)
-        return rarity * (_NUMBER_BOOST if numeric else _NAME_BOOST if name else 1.0)
+        """A word's rarity times its boost."""
+        return self.rarity(df) * (_NUMBER_BOOST if numeric else _NAME_BOOST if name else 1.0)
 
 
 class _Query:
     """The headline being matched, as every comparison reads it: word ids, flags and weights, once."""
 
-    __slots__ = ("codes", "names", "numbers", "numeric", "stems", "total", "weigh", "weights", "words")
+    __slots__ = ("_total", "_weights", "codes", "names", "numbers", "numeric", "stems", "weigh", "words")
 
     def __init__(self, title: str, window: Window) -> None:
-        self.weigh = weigh = _Weights(window)  # shared with the candidates' words for this match
+        self.weigh = _Weights(window)  # shared with the candidates' words for this match
         self.stems, self.names, self.numeric = content_words(title)
         get = window.vocab.get
         # Unknown words get distinct negative ids: they cannot equal a window word, but may be a variant.
         self.words = words = [get(stem, -1 - at) for at, stem in enumerate(self.stems)]
         self.codes = [word * 2 + name for word, name in zip(words, self.names, strict=True) if word >= 0]
-        known = iter(weigh.of_codes(self.codes))
-        self.weights = [
-            next(known) if word >= 0 else weigh.weigh(0, numeric, name)
-            for word, name, numeric in zip(words, self.names, self.numeric, strict=True)
-        ]
-        self.total = sum(self.weights)
         self.numbers = {word for word, numeric in zip(words, self.numeric, strict=True) if numeric}
+        self._weights: list[float] | None = None
+        self._total = 0.0
+
+    @property
+    def weights(self) -> list[float]:
+        """Weight of each word, in order; weighed on first use (most headlines meet no candidate)."""
+        if self._weights is None:
+            known = iter(self.weigh.of_codes(self.codes))
+            self._weights = [
+                next(known) if word >= 0 else self.weigh.weigh(0, numeric, name)
+                for word, name, numeric in zip(self.words, self.names, self.numeric, strict=True)
+            ]
+            self._total = sum(self._weights)
+        return self._weights
+
+    @property
+    def total(self) -> float:
+        """Sum of the words' weights."""
+        return self._total if self._weights is not None else sum(self.weights)
 
 
 class _Profile:
@@ -135,6 +184,7 @@ class Deduplicator:
         self.level = level
         self.window = window
         self._items = Window(window.total_seconds())
+        self._items.on_rebuild = self._renumbered
         self._profiles: dict[int, _Profile] = {}  # story level only
 
     # -- public interface -------------------------------------------------------------------------
@@ -182,6 +232,15 @@ class Deduplicator:
     def _added(self, seq: int, headline: Headline) -> None:
         """Called for each headline added, before eviction: a subclass keeps per-headline data here."""
 
+    def _renumbered(self, new_seq: dict[int, int]) -> None:
+        """The window dropped its evicted headlines and renumbered the rest: follow the seqs kept here.
+
+        A subclass keeping per-headline data extends this. (A story's newest headline must stay found, or
+        the young-story veto would lapse after a compaction, which a restarted window does not have.)
+        """
+        for profile in self._profiles.values():
+            profile.newest = new_seq.get(profile.newest, -1)
+
     def _query(self, title: str) -> _Query:
         return _Query(title, self._items)
 
@@ -195,23 +254,19 @@ class Deduplicator:
     def _candidates(self, query: _Query, published: float) -> list[int]:
         """Seqs of earlier live headlines sharing the most of the new headline's rarest words."""
         items = self._items
-        probes = self._probes(query, _PROBE_TOKENS)
         postings = items.postings
-        # Counted newest first, so that most_common (stable) ranks equal counts newest first.
-        recent = [posted[-_POSTINGS_SCAN:] for word in probes if (posted := postings[word]) is not None]
-        hits = Counter(sorted(chain.from_iterable(recent), reverse=True))
-        # A rewording shares two of the rarest words; short headlines (one or two words) need only one.
-        needed = min(2, len(probes))
+        recent = [posted[-_POSTINGS_SCAN:] for word in self._probes(query, _PROBE_TOKENS) if (posted := postings[word])]
+        base, stamps, span = items.base, items.published, items.span
         found: list[int] = []
-        for seq, count in hits.most_common():
-            if count < needed:
-                break
-            if items.alive_within(seq, published):
+        for seq in _most_shared(recent):
+            if abs(stamps[seq - base] - published) <= span:  # alive (the dead are stamped -inf) and in span
                 found.append(seq)
                 if len(found) == _MAX_CANDIDATES:
                     break
         # Re-rank by all words shared (the query's words under either name flag); the sort is stable, so
         # ties keep their (deterministic) order.
+        if len(found) < 2:
+            return found
         codes = set(query.codes)
         codes.update([code ^ 1 for code in query.codes])
         shared = [-sum(map(codes.__contains__, items.codes(seq))) for seq in found]
@@ -253,9 +308,15 @@ class Deduplicator:
         if left_rest and right_rest:
             stems = items.stems
             right_stems = [stems[word] for word in right_words]
+            firsts = {right_stems[at][0] for at in right_rest}  # a cheap test before the search
             still_left: list[int] = []
             for at in left_rest:
-                other = None if left_numeric[at] else _variant_among(query.stems[at], right_rest, right_stems)
+                stem = query.stems[at]
+                other = (
+                    _variant_among(stem, right_rest, right_stems)
+                    if stem[0] in firsts and not left_numeric[at]
+                    else None
+                )
                 if other is None:
                     still_left.append(at)
                 else:

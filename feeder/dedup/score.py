@@ -3,7 +3,8 @@ over the window's interned words), and the headline-level decision made from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from operator import mul
+from typing import NamedTuple
 
 from rapidfuzz.distance import Levenshtein
 
@@ -13,8 +14,7 @@ _MIN_STEM_LEN = 5  # "resign"/"resignation": a long enough word that starts anot
 _MAX_SUFFIX_GAP = 3  # "Syria"/"Syrian", "Egypt"/"Egyptian": a derived form of the same name
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):  # a tuple: built for every candidate, and a frozen dataclass costs more
     """What a comparison of two headlines found; ``alike`` in [0, 1] is the rarity-weighted overlap."""
 
     alike: float
@@ -52,4 +52,5 @@ def same_news(evidence: Evidence) -> float:
     """Positive when two headlines are the same news reworded (headline level)."""
     if evidence.numbers_differ or evidence.swapped or evidence.names_differ >= NAMES_VETO:
         return -1.0
-    return sum(c * f for c, f in zip(_COEFFICIENTS, features(evidence), strict=True)) + _INTERCEPT
+    score: float = sum(map(mul, _COEFFICIENTS, features(evidence)))
+    return score + _INTERCEPT

@@ -187,7 +187,6 @@ class SemanticDeduplicator(Deduplicator):
         self._texts: dict[int, str] = {}  # seq -> text of a headline added without a vector: encoded when needed
         self._query_title = ""
         self._query_vector: NDArray[np.float16] | None = None
-        self._items.on_rebuild = self._renumber
 
     def match(self, headline: Headline) -> int | None:
         self._query_title, self._query_vector = headline.title, None
@@ -214,7 +213,8 @@ class SemanticDeduplicator(Deduplicator):
         else:
             self._texts[seq] = embedding_text(headline.title)
 
-    def _renumber(self, new_seq: dict[int, int]) -> None:
+    def _renumbered(self, new_seq: dict[int, int]) -> None:
+        super()._renumbered(new_seq)
         self._vectors.renumber(new_seq)
         self._texts = {new_seq[seq]: text for seq, text in self._texts.items() if seq in new_seq}
 

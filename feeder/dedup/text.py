@@ -180,7 +180,7 @@ def content_words(title: str) -> Words:
         numbers.append(number)
         names.append(not number and word[0].isupper() and (word[1:2].isupper() or case_tells))
     if not stems and words:  # "What now?": only function words, so they are all there is to compare
-        only = tuple(w.casefold() for w in dict.fromkeys(words))
+        only = tuple(dict.fromkeys(w.casefold() for w in words))
         return Words(only, (False,) * len(only), (False,) * len(only))
     return Words(tuple(stems), tuple(names), tuple(numbers))
 

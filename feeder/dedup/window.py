@@ -106,6 +106,11 @@ class Window:
 
     # -- slots ------------------------------------------------------------------------------------
 
+    @property
+    def base(self) -> int:
+        """Seq of slot 0."""
+        return self._base
+
     def slot(self, seq: int) -> int:
         return seq - self._base
 
