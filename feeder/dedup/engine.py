@@ -27,11 +27,10 @@ from typing import cast
 
 from feeder.dedup.score import Evidence, same_news, variants
 from feeder.dedup.text import content_words
-from feeder.dedup.window import POSTINGS_KEPT, Window
+from feeder.dedup.window import Window
 
 LEVELS = ("headline", "story")
 _PROBE_TOKENS = 4  # a reworded headline keeps at least one of the new headline's four rarest words
-_POSTINGS_SCAN = POSTINGS_KEPT  # newest postings read per word: older ones of a very common word add nothing
 _MAX_CANDIDATES = 16  # earlier headlines sharing most probe words, ranked again by all words shared
 _MAX_COMPARED = 4  # of those, the ones sharing most words are compared in full
 _STORY_PROBE_TOKENS = 6
@@ -65,7 +64,7 @@ def _variant_among(stem: str, places: list[int], stems: list[str]) -> int | None
 
 
 
-def _most_shared(recent: list[array[int]]) -> list[int]:
+def _most_shared(recent: list[Sequence[int]]) -> list[int]:
     """Seqs found in the posting lists of the probe words, most lists first, then newest first.
 
     A rewording shares two of the rarest words; a short headline (one probe word) needs only one. Seqs
@@ -254,8 +253,7 @@ class Deduplicator:
     def _candidates(self, query: _Query, published: float) -> list[int]:
         """Seqs of earlier live headlines sharing the most of the new headline's rarest words."""
         items = self._items
-        postings = items.postings
-        recent = [posted[-_POSTINGS_SCAN:] for word in self._probes(query, _PROBE_TOKENS) if (posted := postings[word])]
+        recent = [items.recent(word) for word in self._probes(query, _PROBE_TOKENS)]
         base, stamps, span = items.base, items.published, items.span
         found: list[int] = []
         for seq in _most_shared(recent):
@@ -353,10 +351,7 @@ class Deduplicator:
         items = self._items
         hits: Counter[int] = Counter()
         for word in self._probes(query, _STORY_PROBE_TOKENS):
-            postings = items.postings[word]
-            if postings is None:
-                continue
-            recent = postings[-_POSTINGS_SCAN:]
+            recent = items.recent(word)
             hits.update({items.story[items.slot(s)] for s in recent if items.alive_within(s, published)})
         return [story for story, _ in hits.most_common(_MAX_STORIES)]
 

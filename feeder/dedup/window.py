@@ -87,7 +87,9 @@ class Window:
         self.stems: list[str] = []  # word id -> stem ("" when free)
         self.numeric = bytearray()  # word id -> 1 when the word is a number
         self.df = array("q")  # word id -> live headlines containing it
-        self.postings: list[array[int] | None] = []  # word id -> newest seqs containing it, oldest first
+        # word id -> newest seqs containing it, oldest first: a lone seq as a plain int (most words are in one
+        # headline, and an int costs half what the smallest array does)
+        self.postings: list[array[int] | int | None] = []
         self._free: list[int] = []
         self.story = array("q")  # slot -> story id
         self.published = array("d")  # slot -> POSIX time, DEAD once evicted
@@ -168,10 +170,22 @@ class Window:
             bucket.append(seq)
         return seq
 
+    def recent(self, word: int) -> Sequence[int]:
+        """Seqs of the newest headlines containing ``word`` (at most ``POSTINGS_KEPT``), oldest first."""
+        postings = self.postings[word]
+        if postings is None:
+            return ()
+        if isinstance(postings, int):
+            return (postings,)
+        return postings[-POSTINGS_KEPT:]
+
     def _post(self, word: int, seq: int) -> None:
         postings = self.postings[word]
         if postings is None:
-            self.postings[word] = array("q", (seq,))
+            self.postings[word] = seq
+            return
+        if isinstance(postings, int):
+            self.postings[word] = array("q", (postings, seq))
             return
         postings.append(seq)
         if len(postings) >= 2 * POSTINGS_KEPT:  # trimmed in halves: amortised O(1), never below what is read
