@@ -83,7 +83,7 @@ def _most_shared(recent: list[Sequence[int]]) -> list[int]:
 
 
 @lru_cache(maxsize=256)  # the store calls match then add with the same URL
-def _stable_hash(text: str) -> int:
+def url_digest(text: str) -> int:
     """64-bit digest, the same in every process (``hash`` of a str is salted per process)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
 
@@ -192,7 +192,7 @@ class Deduplicator:
         published = headline.published.timestamp()
         items = self._items
         if headline.url:
-            seq = items.urls.get(_stable_hash(headline.url))
+            seq = items.urls.get(url_digest(headline.url))
             if seq is not None and items.alive_within(seq, published):
                 return items.story[items.slot(seq)]
         query = self._query(headline.title)
@@ -205,7 +205,7 @@ class Deduplicator:
         """Puts a headline in the window as part of ``story_id``; returns its seq there."""
         published = headline.published.timestamp()
         items = self._items
-        digest = _stable_hash(headline.url) if headline.url else None
+        digest = url_digest(headline.url) if headline.url else None
         seq = items.append(story_id, published, content_words(headline.title), digest)
         self._added(seq, headline)
         if self.level == "story":

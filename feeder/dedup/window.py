@@ -147,9 +147,11 @@ class Window:
     def append(self, story_id: int, published: float, words: Words, url_digest: int | None) -> int:
         """Adds a headline (its content words); returns its seq."""
         seq = self._base + len(self.story)
-        df, codes = self.df, self._codes
+        df, codes, known = self.df, self._codes, self.vocab.get
         for stem, is_name, number in zip(*words, strict=True):
-            word = self.intern(stem, number)
+            word = known(stem)
+            if word is None:
+                word = self.intern(stem, number)
             codes.append(word * 2 + is_name)
             df[word] += 1
             self._post(word, seq)
