@@ -3,7 +3,7 @@
 The stream is synthesised from the UCI headlines: the 3,149 titles are replayed in rounds, each round
 shifted by ROUND_HOURS and with every longer word given a per-round suffix, so rounds do not repeat each
 other's news but keep real headline shapes and word counts. Memory is what tracemalloc sees the
-Deduplicator hold at the end (after emptying the tokeniser's bounded module-level LRU caches, which do
+Deduplicator hold at the end (after emptying the tokeniser's and URL digest's bounded module-level LRU caches, which do
 not grow with the window), divided by the headlines then in its window.
 
 Run from the repository root: ``python bench/dedup_speed.py [--level story] [--count N]``.
@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feeder.dedup import Deduplicator, Headline
-from feeder.dedup.text import content_tokens, word_key
+from feeder.dedup.engine import url_digest
+from feeder.dedup.text import content_words, word_key
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "headlines"
 UCI = DATA / "uci-news-aggregator-part1.csv"
@@ -58,8 +59,7 @@ def synthesise(count: int) -> list[Headline]:
 
 
 def run(level: str, stream: list[Headline]) -> Result:
-    content_tokens.cache_clear()
-    word_key.cache_clear()
+    _clear_caches()
     gc.collect()
     tracemalloc.start()
     dedup = Deduplicator(level=level)
@@ -67,14 +67,19 @@ def run(level: str, stream: list[Headline]) -> Result:
     started = time.perf_counter()
     stories = feed(dedup, stream)
     seconds = time.perf_counter() - started
-    # The tokeniser's LRU caches are module-level and bounded (they do not grow with the window): empty
-    # them so that what remains is what the Deduplicator itself holds.
-    content_tokens.cache_clear()
-    word_key.cache_clear()
+    _clear_caches()
     gc.collect()
     held = tracemalloc.get_traced_memory()[0] - baseline
     tracemalloc.stop()
     return Result(level, len(stream), seconds, len(dedup), held, stories)
+
+
+def _clear_caches() -> None:
+    """The tokeniser's and the URL digest's LRU caches are module-level and bounded (they do not grow with
+    the window): emptied, so that what remains is what the Deduplicator itself holds."""
+    content_words.cache_clear()
+    word_key.cache_clear()
+    url_digest.cache_clear()
 
 
 def feed(dedup: Deduplicator, stream: list[Headline]) -> int:

@@ -22,17 +22,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dedup_quality import NEGATIVE, POSITIVE, SAME_TIME, read_stsb
 
 from feeder.dedup import Deduplicator, Headline
-from feeder.dedup.engine import _Weights
-from feeder.dedup.score import NAMES_VETO, Evidence, compare, features
-from feeder.dedup.text import content_tokens
+from feeder.dedup.score import NAMES_VETO, Evidence, features
 
 STEPS, RATE = 20_000, 0.5
 
 
 def pair_evidence(first: str, second: str) -> Evidence:
     dedup = Deduplicator()
-    dedup.add(1, Headline(first, SAME_TIME))
-    return compare(content_tokens(second), content_tokens(first), _Weights(dedup))
+    return dedup.evidence(second, dedup.add(1, Headline(first, SAME_TIME)))
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:

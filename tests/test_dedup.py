@@ -208,3 +208,25 @@ def test_a_word_swapped_in_a_short_headline_is_other_news() -> None:
     assert dedup.match(Headline("flaky story 0", when)) is None
     assert dedup.match(Headline("Apple shares fall after earnings", when)) is None
     assert dedup.match(Headline("Google shares fall after earnings report", when)) == 2
+
+
+def test_story_level_young_story_veto_survives_compaction() -> None:
+    """A long-running window decides as a restarted one (rebuilt by add) does, across a compaction.
+
+    The young-story veto reads the story's newest headline by seq; the compaction renumbers seqs.
+    """
+    window = timedelta(hours=2)
+    running = Deduplicator(level="story", window=window)
+    added: list[tuple[int, Headline]] = []
+    for minute in range(1210):  # ~120 live, a compaction after ~1,024 evictions (at minute 1,200)
+        title = "Indonesian president to visit UK" if minute == 1100 else f"Item {minute} report on widget w{minute}x"
+        headline = Headline(title, T0 + timedelta(minutes=minute))
+        running.add(minute, headline)
+        added.append((minute, headline))
+    probe = Headline("Indonesian president to visit Australia", T0 + timedelta(minutes=1210))
+    restarted = Deduplicator(level="story", window=window)
+    for story, headline in added:
+        if headline.published >= probe.published - window:
+            restarted.add(story, headline)
+    assert restarted.match(probe) is None  # "visit UK" is not "visit Australia"
+    assert running.match(probe) is None

@@ -6,6 +6,9 @@ reworded). Story level compares it with the word profile of each candidate story
 headlines' words, so that a story is recognised by what its coverage keeps naming ("Titanfall", "Mt.
 Gox") even when no single earlier headline is a rewording.
 
+Words are interned to small ints by the window; a match tokenises the new headline once (``_Query``)
+and compares it with each candidate's word codes without building objects per candidate word.
+
 Pure and in-memory: the store rebuilds the window from the database at start-up by calling ``add``.
 """
 
@@ -15,16 +18,19 @@ import hashlib
 import math
 from array import array
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from itertools import combinations
+from typing import cast
 
-from feeder.dedup.score import Evidence, compare, same_news
-from feeder.dedup.text import Token, content_tokens
+from feeder.dedup.score import Evidence, same_news, variants
+from feeder.dedup.text import content_words
 from feeder.dedup.window import Window
 
 LEVELS = ("headline", "story")
 _PROBE_TOKENS = 4  # a reworded headline keeps at least one of the new headline's four rarest words
-_POSTINGS_SCAN = 64  # newest postings read per word: older ones of a very common word add nothing
 _MAX_CANDIDATES = 16  # earlier headlines sharing most probe words, ranked again by all words shared
 _MAX_COMPARED = 4  # of those, the ones sharing most words are compared in full
 _STORY_PROBE_TOKENS = 6
@@ -37,6 +43,10 @@ _DF_PRIOR = 50  # pseudo-documents: with few headlines seen every word counts as
 _NUMBER_BOOST = 1.5  # numbers and names carry the news ("Oil falls to $101" vs "$98")
 _NAME_BOOST = 1.25
 _MIN_RARITY = 0.05
+_SOFT_CREDIT = 0.8  # a spelling variant counts a little less than the same word
+# With fewer words in common than this, a word replaced on each side is most likely the subject itself
+# ("Apple shares fall" / "Google shares fall"), which lower-case or Title Case headlines do not mark as a name.
+_MIN_SHARED_WORDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +57,110 @@ class Headline:
     summary: str = ""
 
 
-def _stable_hash(text: str) -> int:
+def _variant_among(stem: str, places: list[int], stems: list[str]) -> int | None:
+    """The first of ``places`` whose stem is a spelling variant of ``stem`` (variants share a first letter)."""
+    first = stem[0]
+    return next((at for at in places if stems[at][0] == first and variants(stem, stems[at])), None)
+
+
+
+def _most_shared(recent: list[Sequence[int]]) -> list[int]:
+    """Seqs found in the posting lists of the probe words, most lists first, then newest first.
+
+    A rewording shares two of the rarest words; a short headline (one probe word) needs only one. Seqs
+    are unique within a list (a headline's words are), so counting lists is counting shared probe words.
+    """
+    if len(recent) == 1:
+        return list(reversed(recent[0]))  # postings are oldest first
+    lists = [set(posted) for posted in recent]
+    ranked: list[int] = []
+    placed: set[int] = set()
+    for shared in range(len(lists), 1, -1):  # set operations run in C; there are at most four lists
+        tier = set().union(*[set.intersection(*some) for some in combinations(lists, shared)]) - placed
+        ranked += sorted(tier, reverse=True)
+        placed |= tier
+    return ranked
+
+
+@lru_cache(maxsize=256)  # the store calls match then add with the same URL
+def url_digest(text: str) -> int:
     """64-bit digest, the same in every process (``hash`` of a str is salted per process)."""
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
 
 
-class _Weights(dict[Token, float]):
-    """Word weights memoised for one match: the window does not change while a match runs."""
+class _Weights:
+    """Weights of window words for one match, memoised: the window does not change while a match runs.
 
-    def __init__(self, dedup: Deduplicator) -> None:
-        super().__init__()
-        self._dedup = dedup
+    A word weighs its rarity in the window, raised for numbers and names. Words are passed as codes
+    (``word id * 2 + is_name``: the name flag changes the weight).
+    """
 
-    def __missing__(self, token: Token) -> float:
-        weight = self[token] = self._dedup.weigh(token)
-        return weight
+    __slots__ = ("_df", "_log_total", "_memo", "_numeric", "_rarities", "_total")
+
+    def __init__(self, window: Window) -> None:
+        self._df, self._numeric = window.df, window.numeric
+        self._total = window.live + _DF_PRIOR
+        self._log_total = math.log(self._total)
+        self._memo: dict[int, float] = {}  # code -> weight
+        self._rarities: dict[int, float] = {}  # df -> rarity: most words share a few small dfs
+
+    def of_codes(self, codes: Sequence[int]) -> list[float]:
+        memo = self._memo
+        found = list(map(memo.get, codes))
+        if None in found:
+            df, numeric, rarities = self._df, self._numeric, self._rarities
+            for at, code in enumerate(codes):  # weigh() inlined: this runs for most words of every candidate
+                if found[at] is None:
+                    word = code >> 1
+                    rarity = rarities.get(df[word])
+                    if rarity is None:
+                        rarity = rarities[df[word]] = self.rarity(df[word])
+                    found[at] = memo[code] = rarity * (
+                        _NUMBER_BOOST if numeric[word] else _NAME_BOOST if code & 1 else 1.0
+                    )
+        return cast(list[float], found)  # no None left
+
+    def rarity(self, df: int) -> float:
+        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words)."""
+        return max(math.log(self._total / (df + 1)) / self._log_total, _MIN_RARITY)
+
+    def weigh(self, df: int, numeric: int, name: int) -> float:
+        """A word's rarity times its boost."""
+        return self.rarity(df) * (_NUMBER_BOOST if numeric else _NAME_BOOST if name else 1.0)
+
+
+class _Query:
+    """The headline being matched, as every comparison reads it: word ids, flags and weights, once."""
+
+    __slots__ = ("_total", "_weights", "codes", "names", "numbers", "numeric", "stems", "weigh", "words")
+
+    def __init__(self, title: str, window: Window) -> None:
+        self.weigh = _Weights(window)  # shared with the candidates' words for this match
+        self.stems, self.names, self.numeric = content_words(title)
+        get = window.vocab.get
+        # Unknown words get distinct negative ids: they cannot equal a window word, but may be a variant.
+        self.words = words = [get(stem, -1 - at) for at, stem in enumerate(self.stems)]
+        self.codes = [word * 2 + name for word, name in zip(words, self.names, strict=True) if word >= 0]
+        self.numbers = {word for word, numeric in zip(words, self.numeric, strict=True) if numeric}
+        self._weights: list[float] | None = None
+        self._total = 0.0
+
+    @property
+    def weights(self) -> list[float]:
+        """Weight of each word, in order; weighed on first use (most headlines meet no candidate)."""
+        if self._weights is None:
+            known = iter(self.weigh.of_codes(self.codes))
+            self._weights = [
+                next(known) if word >= 0 else self.weigh.weigh(0, numeric, name)
+                for word, name, numeric in zip(self.words, self.names, self.numeric, strict=True)
+            ]
+            self._total = sum(self._weights)
+        return self._weights
+
+    @property
+    def total(self) -> float:
+        """Sum of the words' weights."""
+        return self._total if self._weights is not None else sum(self.weights)
 
 
 class _Profile:
@@ -84,6 +183,7 @@ class Deduplicator:
         self.level = level
         self.window = window
         self._items = Window(window.total_seconds())
+        self._items.on_rebuild = self._renumbered
         self._profiles: dict[int, _Profile] = {}  # story level only
 
     # -- public interface -------------------------------------------------------------------------
@@ -92,21 +192,21 @@ class Deduplicator:
         published = headline.published.timestamp()
         items = self._items
         if headline.url:
-            seq = items.by_url.get(_stable_hash(headline.url))
+            seq = items.urls.get(url_digest(headline.url))
             if seq is not None and items.alive_within(seq, published):
                 return items.story[items.slot(seq)]
-        tokens = content_tokens(headline.title)
-        weights = _Weights(self)
-        found = self._best_headline_match(tokens, published, weights)
+        query = self._query(headline.title)
+        found = self._best_headline_match(query, published)
         if found is not None or self.level == "headline":
             return found
-        return self._best_story_match(tokens, published, weights)
+        return self._best_story_match(query, published)
 
-    def add(self, story_id: int, headline: Headline) -> None:
+    def add(self, story_id: int, headline: Headline) -> int:
+        """Puts a headline in the window as part of ``story_id``; returns its seq there."""
         published = headline.published.timestamp()
-        tokens = content_tokens(headline.title)
         items = self._items
-        seq = items.append(story_id, published, tokens, _stable_hash(headline.url) if headline.url else None)
+        digest = url_digest(headline.url) if headline.url else None
+        seq = items.append(story_id, published, content_words(headline.title), digest)
         self._added(seq, headline)
         if self.level == "story":
             profile = self._profiles.get(story_id)
@@ -114,10 +214,15 @@ class Deduplicator:
                 profile = self._profiles[story_id] = _Profile()
             profile.size += 1
             profile.newest = seq
-            profile.counts.update(items.vocab[t.stem] for t in tokens)
+            profile.counts.update(code >> 1 for code in items.codes(seq))
         if published > items.newest:
             items.newest = published
             self._evict(published - self.window.total_seconds())
+        return seq
+
+    def evidence(self, title: str, seq: int) -> Evidence:
+        """How a headline compares with the window's headline ``seq`` (for fitting and explaining decisions)."""
+        return self._evidence(self._query(title), seq)
 
     def __len__(self) -> int:
         """Headlines currently in the window."""
@@ -126,86 +231,139 @@ class Deduplicator:
     def _added(self, seq: int, headline: Headline) -> None:
         """Called for each headline added, before eviction: a subclass keeps per-headline data here."""
 
-    # -- weighting --------------------------------------------------------------------------------
+    def _renumbered(self, new_seq: dict[int, int]) -> None:
+        """The window dropped its evicted headlines and renumbered the rest: follow the seqs kept here.
 
-    def rarity(self, stem: str) -> float:
-        """How rare a word is in the window, in (0, 1]: 1 for unseen words."""
-        items = self._items
-        total = items.live + _DF_PRIOR
-        word = items.vocab.get(stem)
-        df = items.df[word] if word is not None else 0
-        return max(math.log(total / (df + 1)) / math.log(total), _MIN_RARITY)
+        A subclass keeping per-headline data extends this. (A story's newest headline must stay found, or
+        the young-story veto would lapse after a compaction, which a restarted window does not have.)
+        """
+        for profile in self._profiles.values():
+            profile.newest = new_seq.get(profile.newest, -1)
 
-    def weigh(self, token: Token) -> float:
-        """Rarity of a word in the window, raised for numbers and names."""
-        boost = _NUMBER_BOOST if token.is_number else _NAME_BOOST if token.is_name else 1.0
-        return self.rarity(token.stem) * boost
+    def _query(self, title: str) -> _Query:
+        return _Query(title, self._items)
 
     # -- headline level ---------------------------------------------------------------------------
 
-    def _probes(self, tokens: tuple[Token, ...], count: int) -> list[int]:
+    def _probes(self, query: _Query, count: int) -> list[int]:
         """Word ids of the new headline's rarest known words."""
-        items = self._items
-        known = [word for t in tokens if (word := items.vocab.get(t.stem)) is not None]
-        return sorted(known, key=lambda word: (items.df[word], word))[:count]
+        df = self._items.df
+        return [word for _, word in sorted([(df[word], word) for word in query.words if word >= 0])[:count]]
 
-    def _candidates(self, tokens: tuple[Token, ...], published: float) -> list[int]:
+    def _candidates(self, query: _Query, published: float) -> list[int]:
         """Seqs of earlier live headlines sharing the most of the new headline's rarest words."""
         items = self._items
-        probes = self._probes(tokens, _PROBE_TOKENS)
-        hits: Counter[int] = Counter()
-        for word in probes:
-            postings = items.postings[word]
-            if postings is not None:
-                hits.update(postings[-_POSTINGS_SCAN:])
-        # A rewording shares two of the rarest words; short headlines (one or two words) need only one.
-        needed = min(2, len(probes))
+        recent = [items.recent(word) for word in self._probes(query, _PROBE_TOKENS)]
+        base, stamps, span = items.base, items.published, items.span
         found: list[int] = []
-        for _, seq in sorted([(-count, -seq) for seq, count in hits.items() if count >= needed]):
-            if items.alive_within(-seq, published):
-                found.append(-seq)
+        for seq in _most_shared(recent):
+            if abs(stamps[seq - base] - published) <= span:  # alive (the dead are stamped -inf) and in span
+                found.append(seq)
                 if len(found) == _MAX_CANDIDATES:
                     break
-        # Re-rank by all words shared; sort is stable, so ties keep their (deterministic) order.
-        words = {items.vocab.get(t.stem, -1) for t in tokens}
-        found.sort(key=lambda seq: -sum((code >> 1) in words for code in items.codes(seq)))
-        return found[:_MAX_COMPARED]
+        # Re-rank by all words shared (the query's words under either name flag); the sort is stable, so
+        # ties keep their (deterministic) order.
+        if len(found) < 2:
+            return found
+        codes = set(query.codes)
+        codes.update([code ^ 1 for code in query.codes])
+        shared = [-sum(map(codes.__contains__, items.codes(seq))) for seq in found]
+        ranked = sorted(range(len(found)), key=shared.__getitem__)
+        return [found[index] for index in ranked[:_MAX_COMPARED]]
 
-    def _tokens_of(self, seq: int) -> tuple[Token, ...]:
-        stems = self._items.stems
-        codes = self._items.codes(seq)
-        return tuple(Token(stem, stem[0].isdigit(), bool(code & 1)) for code in codes if (stem := stems[code >> 1]))
-
-    def _best_headline_match(self, tokens: tuple[Token, ...], published: float, weights: _Weights) -> int | None:
+    def _best_headline_match(self, query: _Query, published: float) -> int | None:
         best: tuple[float, int] | None = None
-        for seq in self._candidates(tokens, published):
-            score = same_news(compare(tokens, self._tokens_of(seq), weights))
+        for seq in self._candidates(query, published):
+            score = same_news(self._evidence(query, seq))
             if score > 0 and (best is None or score > best[0]):
                 best = (score, self._items.story[self._items.slot(seq)])
         return best[1] if best else None
 
+    def _evidence(self, query: _Query, seq: int) -> Evidence:
+        """Evidence on whether the query and the window's headline ``seq`` report the same news.
+
+        Words pair up one-to-one: the same word first, then spelling variants (greedily, in word order).
+        Sums run over lists in word order, so a pair scores the same whichever way it is built.
+        """
+        items = self._items
+        codes = items.codes(seq)
+        right_weights = query.weigh.of_codes(codes)
+        right_words = [code >> 1 for code in codes]
+        right_index = dict(zip(right_words, range(len(right_words)), strict=True))  # word -> its place on the right
+        left_weights, left_numeric = query.weights, query.numeric
+        terms: list[float] = []  # each pair's share of the overlap
+        left_rest: list[int] = []  # places of the query's words left unpaired
+        shared_words = 0  # pairs other than numbers
+        pop = right_index.pop
+        for at, word in enumerate(query.words):
+            other = pop(word, None)
+            if other is None:
+                left_rest.append(at)
+            else:
+                terms.append(math.sqrt(left_weights[at] * right_weights[other]))
+                shared_words += not left_numeric[at]
+        right_rest = list(right_index.values())
+        if left_rest and right_rest:
+            stems = items.stems
+            right_stems = [stems[word] for word in right_words]
+            firsts = {right_stems[at][0] for at in right_rest}  # a cheap test before the search
+            still_left: list[int] = []
+            for at in left_rest:
+                stem = query.stems[at]
+                other = (
+                    _variant_among(stem, right_rest, right_stems)
+                    if stem[0] in firsts and not left_numeric[at]
+                    else None
+                )
+                if other is None:
+                    still_left.append(at)
+                else:
+                    right_rest.remove(other)
+                    terms.append(_SOFT_CREDIT * math.sqrt(left_weights[at] * right_weights[other]))
+                    shared_words += 1
+            left_rest = still_left
+        left_total, right_total = query.total, sum(right_weights)
+        if not left_total or not right_total:
+            return Evidence(0.0, False, 0.0, 1.0)
+        numbers_differ = False
+        if query.numbers:
+            numeric = items.numeric
+            right_numbers = {word for word in right_words if numeric[word]}
+            numbers_differ = bool(right_numbers) and query.numbers != right_numbers
+        names = query.names
+        return Evidence(
+            alike=sum(terms) / math.sqrt(left_total * right_total),
+            numbers_differ=numbers_differ,
+            names_differ=min(
+                sum([left_weights[at] for at in left_rest if names[at]]),
+                sum([right_weights[at] for at in right_rest if codes[at] & 1]),
+            ),
+            unmatched=max(
+                sum([left_weights[at] for at in left_rest]) / left_total,
+                sum([right_weights[at] for at in right_rest]) / right_total,
+            ),
+            swapped=bool(left_rest and right_rest) and shared_words < _MIN_SHARED_WORDS,
+        )
+
     # -- story level ------------------------------------------------------------------------------
 
-    def _candidate_stories(self, tokens: tuple[Token, ...], published: float) -> list[int]:
+    def _candidate_stories(self, query: _Query, published: float) -> list[int]:
         items = self._items
         hits: Counter[int] = Counter()
-        for word in self._probes(tokens, _STORY_PROBE_TOKENS):
-            postings = items.postings[word]
-            if postings is None:
-                continue
-            recent = postings[-_POSTINGS_SCAN:]
+        for word in self._probes(query, _STORY_PROBE_TOKENS):
+            recent = items.recent(word)
             hits.update({items.story[items.slot(s)] for s in recent if items.alive_within(s, published)})
         return [story for story, _ in hits.most_common(_MAX_STORIES)]
 
-    def _best_story_match(self, tokens: tuple[Token, ...], published: float, weights: _Weights) -> int | None:
-        vector = {self._items.vocab.get(t.stem, -1 - i): weights[t] for i, t in enumerate(tokens)}
+    def _best_story_match(self, query: _Query, published: float) -> int | None:
+        vector = dict(zip(query.words, query.weights, strict=True))
         norm = math.sqrt(sum(w * w for w in vector.values()))
         if not norm:
             return None
         best: tuple[float, int] | None = None
-        for story in self._candidate_stories(tokens, published):
+        for story in self._candidate_stories(query, published):
             profile = self._profiles[story]
-            if self._numbers_clash(tokens, profile) or self._young_and_clashing(tokens, profile, weights):
+            if self._numbers_clash(query, profile) or self._young_and_clashing(query, profile):
                 continue
             # A story of one or two headlines is no topic yet: it must look like a rewording to join.
             score = self._profile_cosine(vector, profile) / norm - STORY_YOUNG_EXTRA / profile.size
@@ -213,20 +371,20 @@ class Deduplicator:
                 best = (score, story)
         return best[1] if best else None
 
-    def _young_and_clashing(self, tokens: tuple[Token, ...], profile: _Profile, weights: _Weights) -> bool:
+    def _young_and_clashing(self, query: _Query, profile: _Profile) -> bool:
         """A story of one or two headlines is vetoed like a pair: "visit UK" is not "visit Australia"."""
         if profile.size > _YOUNG_STORY or not self._items.alive_within(profile.newest, self._items.newest):
             return False
-        evidence = compare(tokens, self._tokens_of(profile.newest), weights)
+        evidence = self._evidence(query, profile.newest)
         return evidence.numbers_differ or evidence.names_differ > 0
 
-    def _numbers_clash(self, tokens: tuple[Token, ...], profile: _Profile) -> bool:
+    def _numbers_clash(self, query: _Query, profile: _Profile) -> bool:
         """The headline states numbers and most of the story states others: "kills 11" vs "kills seven"."""
-        numbers = {word for t in tokens if t.is_number and (word := self._items.vocab.get(t.stem, -1)) >= 0}
-        if not any(t.is_number for t in tokens) or numbers & profile.counts.keys():
+        known = {word for word in query.numbers if word >= 0}
+        if not query.numbers or known & profile.counts.keys():
             return False
-        stems = self._items.stems
-        told = sum(count for word, count in profile.counts.items() if stems[word][:1].isdigit())
+        numeric = self._items.numeric
+        told = sum(count for word, count in profile.counts.items() if numeric[word])
         return told * 2 >= profile.size
 
     def _profile_cosine(self, vector: dict[int, float], profile: _Profile) -> float:

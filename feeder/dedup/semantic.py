@@ -25,9 +25,9 @@ from datetime import timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
-from feeder.dedup.engine import Deduplicator, Headline, _Weights
-from feeder.dedup.score import NAMES_VETO, Evidence, compare, features
-from feeder.dedup.text import Token, strip_affixes
+from feeder.dedup.engine import Deduplicator, Headline, _Query
+from feeder.dedup.score import NAMES_VETO, Evidence, features
+from feeder.dedup.text import strip_affixes
 
 if TYPE_CHECKING:
     import numpy as np
@@ -187,7 +187,6 @@ class SemanticDeduplicator(Deduplicator):
         self._texts: dict[int, str] = {}  # seq -> text of a headline added without a vector: encoded when needed
         self._query_title = ""
         self._query_vector: NDArray[np.float16] | None = None
-        self._items.on_rebuild = self._renumber
 
     def match(self, headline: Headline) -> int | None:
         self._query_title, self._query_vector = headline.title, None
@@ -214,12 +213,13 @@ class SemanticDeduplicator(Deduplicator):
         else:
             self._texts[seq] = embedding_text(headline.title)
 
-    def _renumber(self, new_seq: dict[int, int]) -> None:
+    def _renumbered(self, new_seq: dict[int, int]) -> None:
+        super()._renumbered(new_seq)
         self._vectors.renumber(new_seq)
         self._texts = {new_seq[seq]: text for seq, text in self._texts.items() if seq in new_seq}
 
-    def _best_headline_match(self, tokens: tuple[Token, ...], published: float, weights: _Weights) -> int | None:
-        judged = [(seq, compare(tokens, self._tokens_of(seq), weights)) for seq in self._candidates(tokens, published)]
+    def _best_headline_match(self, query: _Query, published: float) -> int | None:
+        judged = [(seq, self._evidence(query, seq)) for seq in self._candidates(query, published)]
         judged = [(seq, evidence) for seq, evidence in judged if not vetoed(evidence)]
         if not judged:
             return None  # no embedding needed: nothing to verify

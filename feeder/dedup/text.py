@@ -119,15 +119,13 @@ def canonical_number(word: str) -> str:
     return value + "%" if word.endswith("%") else value
 
 
-class Token(NamedTuple):
-    """One content word of a headline: its stem, and whether the outlet wrote it like a name or a number.
+class Words(NamedTuple):
+    """A headline's content words in order, each once: its stems (a number's value for a number), whether
+    the outlet wrote each like a name, and which are numbers. Tuples: the matcher reads them per candidate."""
 
-    A tuple, not a dataclass: it is hashed on every comparison, and tuple hashing runs in C.
-    """
-
-    stem: str
-    is_number: bool
-    is_name: bool
+    stems: tuple[str, ...]
+    names: tuple[bool, ...]
+    numbers: tuple[bool, ...]
 
 
 def stem(word: str) -> str:
@@ -156,7 +154,7 @@ def word_key(word: str) -> str | None:
 
 
 @lru_cache(maxsize=256)  # the store calls match then add with the same title: tokenise once
-def content_tokens(title: str) -> tuple[Token, ...]:
+def content_words(title: str) -> Words:
     """The content words of a headline in order, without function words, outlet affixes or duplicates."""
     text = strip_affixes(_fold(title))
     if "." in text:
@@ -164,23 +162,27 @@ def content_tokens(title: str) -> tuple[Token, ...]:
     if "'" in text:
         text = _POSSESSIVE.sub("", text).replace("'", "")
     words = _TOKEN.findall(text)
-    keys = [word_key(w) for w in words]
+    keys = list(map(word_key, words))
     # In "Fed Raises Rates" or "FED RAISES RATES" case says nothing; in "Fed raises rates in Ohio" it
     # marks names (the first word too: "Putin wins..." is a name, and "Polls open..." costs little).
     content = [w for w, k in zip(words, keys, strict=True) if k is not None and w[0].isalpha()]
     case_tells = sum(w[0].isupper() for w in content) * 2 <= len(content)
     seen: set[str] = set()
-    tokens: list[Token] = []
+    stems: list[str] = []
+    names: list[bool] = []
+    numbers: list[bool] = []
     for word, key in zip(words, keys, strict=True):
         if key is None or key in seen:
             continue
         seen.add(key)
-        is_number = key[0].isdigit()
-        is_name = not is_number and word[0].isupper() and (word[1:2].isupper() or case_tells)
-        tokens.append(Token(key, is_number, is_name))
-    if not tokens and words:  # "What now?": only function words, so they are all there is to compare
-        return tuple(Token(w.casefold(), False, False) for w in dict.fromkeys(words))
-    return tuple(tokens)
+        stems.append(key)
+        number = key[0].isdigit()  # word_key gives every number as its value, and only numbers so
+        numbers.append(number)
+        names.append(not number and word[0].isupper() and (word[1:2].isupper() or case_tells))
+    if not stems and words:  # "What now?": only function words, so they are all there is to compare
+        only = tuple(dict.fromkeys(w.casefold() for w in words))
+        return Words(only, (False,) * len(only), (False,) * len(only))
+    return Words(tuple(stems), tuple(names), tuple(numbers))
 
 
 def _undot(found: re.Match[str]) -> str:

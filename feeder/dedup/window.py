@@ -1,22 +1,79 @@
 """The window of recent headlines, stored compactly: flat arrays of ints, not an object per headline.
 
-A headline is a slot: its story id, published time and a run of word codes in one flat array. A word
-code is ``word id * 2 + is_name``; word ids are interned per window and freed when the last headline
-using the word leaves, so memory follows the window and not the stream. Evicted slots are marked dead
-(published = -inf) and the arrays are rebuilt once dead slots outnumber live ones: amortised O(1).
+A headline is a slot: its story id, published time, URL digest and a run of word codes in one flat
+array. A word code is ``word id * 2 + is_name``; word ids are interned per window and freed when the last
+headline using the word leaves, so memory follows the window and not the stream. Evicted slots are marked
+dead (published = -inf) and the arrays are rebuilt once dead slots outnumber live ones: amortised O(1).
+
+A headline's seq (``slot + base``) names it for as long as it lives: a rebuild renumbers the live ones
+and tells ``on_rebuild`` how, so that holders of seqs can follow.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
-from feeder.dedup.text import Token
+from feeder.dedup.text import Words
 
 _BUCKET_SECONDS = 3600  # eviction granularity: a headline leaves the window at most an hour late
 _MIN_REBUILD = 1024  # below this many dead slots a rebuild costs more than it frees
+POSTINGS_KEPT = 64  # newest postings kept per word: retrieval reads no more (older ones of a common word add nothing)
 DEAD = -math.inf
+NO_URL = -1  # URL digests are 63-bit, never negative
+
+
+class UrlIndex:
+    """URL digest -> seq of the newest headline added with that URL.
+
+    Open addressing over one flat array of seqs (0 = empty slot, else seq + 1); the digests themselves
+    live in the window's per-slot array. A dict of boxed ints would cost ~100 bytes a headline, this ~24.
+    """
+
+    def __init__(self, digest_of: Callable[[int], int], capacity: int = 1024) -> None:
+        self._digest_of = digest_of  # seq -> URL digest of that headline
+        self._table = array("q", bytes(8 * capacity))
+        self._used = 0
+
+    def get(self, digest: int) -> int | None:
+        table, mask = self._table, len(self._table) - 1
+        index = digest & mask
+        while entry := table[index]:
+            if self._digest_of(entry - 1) == digest:
+                return entry - 1
+            index = (index + 1) & mask
+        return None
+
+    def put(self, digest: int, seq: int) -> None:
+        """Points ``digest`` at ``seq``: a later headline with a known URL replaces the earlier one."""
+        if 2 * (self._used + 1) > len(self._table):
+            self._grow(2 * len(self._table))
+        table, mask = self._table, len(self._table) - 1
+        index = digest & mask
+        while entry := table[index]:
+            if self._digest_of(entry - 1) == digest:
+                table[index] = seq + 1
+                return
+            index = (index + 1) & mask
+        table[index] = seq + 1
+        self._used += 1
+
+    def seqs(self) -> list[int]:
+        return [entry - 1 for entry in self._table if entry]
+
+    def _grow(self, capacity: int) -> None:
+        self.reset(self.seqs(), capacity)
+
+    def reset(self, seqs: Sequence[int], capacity: int) -> None:
+        """Holds exactly ``seqs`` (distinct digests each), in a table of at least ``capacity`` entries."""
+        size = 1024
+        while size < max(capacity, 2 * len(seqs) + 2):
+            size *= 2
+        self._table = array("q", bytes(8 * size))
+        self._used = 0
+        for seq in seqs:
+            self.put(self._digest_of(seq), seq)
 
 
 class Window:
@@ -28,16 +85,21 @@ class Window:
         self.live = 0
         self.vocab: dict[str, int] = {}  # stem -> word id, live words only
         self.stems: list[str] = []  # word id -> stem ("" when free)
+        self.numeric = bytearray()  # word id -> 1 when the word is a number
         self.df = array("q")  # word id -> live headlines containing it
-        self.postings: list[array[int] | None] = []  # word id -> seqs containing it, oldest first
+        # word id -> newest seqs containing it, oldest first: a lone seq as a plain int (most words are in one
+        # headline, and an int costs half what the smallest array does)
+        self.postings: list[array[int] | int | None] = []
         self._free: list[int] = []
         self.story = array("q")  # slot -> story id
         self.published = array("d")  # slot -> POSIX time, DEAD once evicted
-        self._ends = array("q")  # slot -> end of its word codes in ``_codes``
-        self._codes = array("q")
+        self._url_digest = array("q")  # slot -> URL digest, NO_URL when none
+        self._ends = array("i")  # slot -> end of its word codes in ``_codes``
+        self._codes = array("i")
         self._base = 0  # seq of slot 0: seqs stay valid across rebuilds by renumbering all references
-        self._buckets: dict[int, array[int]] = {}
-        self.by_url: dict[int, int] = {}  # url digest -> seq
+        self._buckets: dict[int, array[int]] = {}  # hour published -> seqs
+        self._evicted_below = -math.inf  # hour buckets below this one are gone
+        self.urls = UrlIndex(lambda seq: self._url_digest[seq - self._base])
         # Told the old -> new seq of every live headline after a rebuild: lets an engine keep per-headline data.
         self.on_rebuild: Callable[[dict[int, int]], None] | None = None
 
@@ -45,6 +107,11 @@ class Window:
         return self.live
 
     # -- slots ------------------------------------------------------------------------------------
+
+    @property
+    def base(self) -> int:
+        """Seq of slot 0."""
+        return self._base
 
     def slot(self, seq: int) -> int:
         return seq - self._base
@@ -60,48 +127,78 @@ class Window:
 
     # -- adding and evicting ----------------------------------------------------------------------
 
-    def intern(self, stem: str) -> int:
+    def intern(self, stem: str, number: bool) -> int:
         word = self.vocab.get(stem)
         if word is not None:
             return word
         if self._free:
             word = self._free.pop()
             self.stems[word] = stem
+            self.numeric[word] = number
         else:
             word = len(self.stems)
             self.stems.append(stem)
+            self.numeric.append(number)
             self.df.append(0)
             self.postings.append(None)
         self.vocab[stem] = word
         return word
 
-    def append(self, story_id: int, published: float, tokens: tuple[Token, ...], url_digest: int | None) -> int:
+    def append(self, story_id: int, published: float, words: Words, url_digest: int | None) -> int:
+        """Adds a headline (its content words); returns its seq."""
         seq = self._base + len(self.story)
-        for token in tokens:
-            word = self.intern(token.stem)
-            self._codes.append(word * 2 + token.is_name)
-            self.df[word] += 1
-            postings = self.postings[word]
-            if postings is None:
-                self.postings[word] = array("q", (seq,))
-            else:
-                postings.append(seq)
-        self._ends.append(len(self._codes))
+        df, codes, known = self.df, self._codes, self.vocab.get
+        for stem, is_name, number in zip(*words, strict=True):
+            word = known(stem)
+            if word is None:
+                word = self.intern(stem, number)
+            codes.append(word * 2 + is_name)
+            df[word] += 1
+            self._post(word, seq)
+        self._ends.append(len(codes))
         self.story.append(story_id)
         self.published.append(published)
         self.live += 1
+        self._url_digest.append(NO_URL if url_digest is None else url_digest)
         if url_digest is not None:
-            self.by_url[url_digest] = seq
-        bucket = self._buckets.get(int(published // _BUCKET_SECONDS))
+            self.urls.put(url_digest, seq)
+        hour = int(published // _BUCKET_SECONDS)
+        if hour < self._evicted_below:  # a late arrival from an hour already evicted: the next call takes it
+            self._evicted_below = hour
+        bucket = self._buckets.get(hour)
         if bucket is None:
-            self._buckets[int(published // _BUCKET_SECONDS)] = array("q", (seq,))
+            self._buckets[hour] = array("q", (seq,))
         else:
             bucket.append(seq)
         return seq
 
+    def recent(self, word: int) -> Sequence[int]:
+        """Seqs of the newest headlines containing ``word`` (at most ``POSTINGS_KEPT``), oldest first."""
+        postings = self.postings[word]
+        if postings is None:
+            return ()
+        if isinstance(postings, int):
+            return (postings,)
+        return postings[-POSTINGS_KEPT:]
+
+    def _post(self, word: int, seq: int) -> None:
+        postings = self.postings[word]
+        if postings is None:
+            self.postings[word] = seq
+            return
+        if isinstance(postings, int):
+            self.postings[word] = array("q", (postings, seq))
+            return
+        postings.append(seq)
+        if len(postings) >= 2 * POSTINGS_KEPT:  # trimmed in halves: amortised O(1), never below what is read
+            del postings[:POSTINGS_KEPT]
+
     def evict_before(self, cutoff: float) -> Iterator[int]:
         """Kill every headline published before ``cutoff`` (by hour); yields each one's seq as it goes."""
         last = int(cutoff // _BUCKET_SECONDS)
+        if last <= self._evicted_below:  # nothing new to evict since the last call: the common case
+            return
+        self._evicted_below = last
         for bucket in [b for b in self._buckets if b < last]:
             for seq in self._buckets.pop(bucket):
                 if self.published[seq - self._base] != DEAD:
@@ -114,10 +211,11 @@ class Window:
         slot = seq - self._base
         self.published[slot] = DEAD
         self.live -= 1
+        df = self.df
         for code in self.codes(seq):
             word = code >> 1
-            self.df[word] -= 1
-            if not self.df[word]:
+            df[word] -= 1
+            if not df[word]:
                 del self.vocab[self.stems[word]]
                 self.stems[word] = ""
                 self.postings[word] = None
@@ -128,27 +226,25 @@ class Window:
         old_base, published = self._base, self.published
         keep = [slot for slot in range(len(published)) if published[slot] != DEAD]
         new_seq = {old_base + slot: self._base + len(self.story) + index for index, slot in enumerate(keep)}
-        story, codes = self.story, [self.codes(old_base + slot) for slot in keep]
+        story, digests, codes = self.story, self._url_digest, [self.codes(old_base + slot) for slot in keep]
+        url_seqs = [new_seq[seq] for seq in self.urls.seqs() if seq in new_seq]
         self._base += len(self.story)
         self.story = array("q", (story[slot] for slot in keep))
         self.published = array("d", (published[slot] for slot in keep))
-        self._codes = array("q")
-        self._ends = array("q")
+        self._url_digest = array("q", (digests[slot] for slot in keep))
+        self._codes = array("i")
+        self._ends = array("i")
         self.postings = [None] * len(self.stems)
         for index, run in enumerate(codes):
             self._codes.extend(run)
             self._ends.append(len(self._codes))
             for code in run:
-                postings = self.postings[code >> 1]
-                if postings is None:
-                    self.postings[code >> 1] = array("q", (self._base + index,))
-                else:
-                    postings.append(self._base + index)
+                self._post(code >> 1, self._base + index)
         self._buckets = {
             bucket: kept
             for bucket, seqs in self._buckets.items()
             if (kept := array("q", (new_seq[s] for s in seqs if s in new_seq)))
         }
-        self.by_url = {digest: new_seq[s] for digest, s in self.by_url.items() if s in new_seq}
+        self.urls.reset(url_seqs, 2 * len(keep))
         if self.on_rebuild is not None:
             self.on_rebuild(new_seq)
