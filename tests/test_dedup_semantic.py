@@ -41,7 +41,31 @@ LEXICAL_FALSE_MERGES = [
     ("Can the U.S. trust Syria to hand over chemical weapons?",
      "US says Syria may have used sarin gas in chemical weapons"),
 ]
-DEV_F1_FLOOR = 0.78  # measured 0.800 (bench/dedup_semantic.py); lexical engine: 0.735
+# Real STS-B train pairs scored 4.0-4.8 that differ in a name each side (the lexical engine's names veto
+# keeps them apart); the embedding sees the same news.
+NAMES_RESOLVED = [
+    ("Former Nazi death camp guard Demjanjuk dead at 91",
+     "John Demjanjuk, convicted Nazi death camp guard, dies aged 91"),
+    ("6.6 quake rocks Indonesia's Papua: USGS", "6.6 quake rocks Indonesia's Papua: US Geological Survey"),
+    ("Agribusiness: Mad cow disease found in California", "USDA Confirms Case of Mad Cow Disease in California"),
+    ("Ukrainian weightlifter gets four-year doping ban", "Ukraine's Korobka gets four-year doping ban"),
+]
+# Real STS-B train pairs scored 1.4-1.6 with a names clash that the hybrid model (not a veto) keeps apart.
+NAMES_CLASH_APART = [
+    ("Aust stocks open lower", "Tokyo stocks open lower"),
+    ("Two U.S. soldiers shot, killed by Afghan soldier", "Two British soldiers killed by Afghan policeman"),
+    ("Polls open in Russian presidential election", "Polls close in Senegal's presidential election"),
+]
+# Real STS-B train pairs scored 1.0-2.6: daily reports of different days, merged but for the weekday veto.
+OTHER_DAY = [
+    ("Chinese stocks open lower Wednesday", "China stocks open lower Friday"),
+    ("Singapore shares open lower on Friday", "Singapore shares open higher on Thursday"),
+    ("How the Dow Jones Industrial Average Did Wednesday", "How the Dow Jones Industrial Average Fared on Monday"),
+]
+# A clash of names alone is weighed, not vetoed, so this one (STS-B train, 1.4) merges: the known price of
+# dropping the names veto, which cost more same-news pairs than it saved (see semantic.vetoed).
+NAMES_ONLY_CLASH = ("Indonesian president to visit UK", "Indonesian president to visit Australia")
+DEV_F1_FLOOR = 0.81  # measured 0.837 (bench/dedup_semantic.py); lexical engine: 0.735
 
 
 # -- everywhere: the config key and the missing extra --------------------------------------------
@@ -101,13 +125,26 @@ def merges(encoder: MiniLMEncoder, first: str, second: str, level: str = "headli
     return dedup.match(Headline(second, T0)) == 1
 
 
-@pytest.mark.parametrize(("first", "second"), SAME_NEWS + SEMANTIC_ONLY)
+def test_weekdays_differ_only_when_both_name_a_weekday() -> None:
+    def differ(first: str, second: str) -> bool:
+        return semantic_module.weekdays_differ(semantic_module.Words.of(first), semantic_module.Words.of(second))
+
+    assert differ("Chinese stocks open lower Wednesday", "China stocks open lower Friday")
+    assert not differ("Chinese stocks open lower Wednesday", "China stocks open lower on Wednesday")
+    assert not differ("Chinese stocks open lower Wednesday", "China stocks open lower")
+    assert not differ("Sun shines on Sat", "Sun shines on Friday")  # abbreviations are words too: not weekdays
+
+
+@pytest.mark.parametrize(("first", "second"), SAME_NEWS + SEMANTIC_ONLY + NAMES_RESOLVED)
 def test_reworded_headlines_merge_both_ways(encoder: MiniLMEncoder, first: str, second: str) -> None:
     assert merges(encoder, first, second)
     assert merges(encoder, second, first)
 
 
-@pytest.mark.parametrize(("first", "second"), DIFFERENT_NEWS + LEXICAL_FALSE_MERGES)
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [p for p in DIFFERENT_NEWS if p != NAMES_ONLY_CLASH] + LEXICAL_FALSE_MERGES + NAMES_CLASH_APART + OTHER_DAY,
+)
 def test_different_news_stays_apart_both_ways(encoder: MiniLMEncoder, first: str, second: str) -> None:
     assert not merges(encoder, first, second)
     assert not merges(encoder, second, first)
