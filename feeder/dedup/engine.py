@@ -18,7 +18,7 @@ import hashlib
 import math
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -55,6 +55,12 @@ class Headline:
     published: datetime
     url: str = ""
     summary: str = ""
+
+
+def _numbers_clash(numbers: set[int], words: Iterable[int], numeric: bytearray) -> bool:
+    """Both headlines state numbers and not the same ones: different news ("$101" vs "$98")."""
+    theirs = {word for word in words if numeric[word]}
+    return bool(theirs) and theirs != numbers
 
 
 def _variant_among(stem: str, places: list[int], stems: list[str]) -> int | None:
@@ -273,7 +279,10 @@ class Deduplicator:
 
     def _best_headline_match(self, query: _Query, published: float) -> int | None:
         best: tuple[float, int] | None = None
+        items = self._items
         for seq in self._candidates(query, published):
+            if query.numbers and _numbers_clash(query.numbers, [code >> 1 for code in items.codes(seq)], items.numeric):
+                continue  # vetoed whatever else the two share: the full comparison would be wasted
             score = same_news(self._evidence(query, seq))
             if score > 0 and (best is None or score > best[0]):
                 best = (score, self._items.story[self._items.slot(seq)])
@@ -325,11 +334,7 @@ class Deduplicator:
         left_total, right_total = query.total, sum(right_weights)
         if not left_total or not right_total:
             return Evidence(0.0, False, 0.0, 1.0)
-        numbers_differ = False
-        if query.numbers:
-            numeric = items.numeric
-            right_numbers = {word for word in right_words if numeric[word]}
-            numbers_differ = bool(right_numbers) and query.numbers != right_numbers
+        numbers_differ = bool(query.numbers) and _numbers_clash(query.numbers, right_words, items.numeric)
         names = query.names
         return Evidence(
             alike=sum(terms) / math.sqrt(left_total * right_total),
