@@ -142,7 +142,7 @@ async def _feeder(urls: list[str], concurrency: int, processes: int, profile: bo
         result["cold_ok"] = sum(o.outcome in ("new", "unchanged") for o in cold)
         result["warm_304"] = sum(o.outcome == "not-modified" for o in warm)
         result["errors"] = sorted({o.error for o in (*cold, *warm) if o.error})[:3]
-        result["pool_peak_rss_mb"] = _pool_peak_rss_mb(pool)
+        result["pool_peak_rss_mb"] = _pool_peak_rss_mb(pipeline.parser)
     finally:
         await fetcher.aclose()
         pipeline.close()
