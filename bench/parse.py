@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from farm import build_feed
 
-from feeder.ingest import normalise_all
 from feeder.parse.fast import parse_fast
 from feeder.parse.feeds import parse_feed
+from feeder.parse.worker import normalise_all
 
 
 def per_feed_ms(work: Callable[[Any], object], items: list[Any]) -> float:

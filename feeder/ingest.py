@@ -10,7 +10,6 @@ import asyncio
 import logging
 import multiprocessing
 import os
-import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -23,8 +22,7 @@ from feeder.config import Config, SourceConfig
 from feeder.dedup import Deduplicator, make_deduplicator
 from feeder.fetch import Fetcher, FetchError, FetchResult, after_failure, after_success
 from feeder.model import Article, ParsedFeed, SourceState
-from feeder.normalise import to_article
-from feeder.parse import parse_document
+from feeder.parse.worker import leave_signals_to_the_parent, normalise_all, parse_and_normalise
 from feeder.publish import Publisher, SourceInfo, TopicFeed
 from feeder.store import IngestResult, Store
 from feeder.topics import Curator
@@ -47,21 +45,6 @@ class RefreshOutcome:
     seconds: float = 0.0
 
 
-def parse_and_normalise(body: bytes, url: str, content_type: str, source: str,
-                        fetched_at: datetime) -> tuple[ParsedFeed, list[Article]]:
-    """The CPU part of a refresh: pure, so it can run in any worker.
-
-    Returns the feed's own fields (title, link, problem) without its raw entries: only their articles
-    cross back from a parse worker (half the bytes to pickle and unpickle on a farm feed)."""
-    parsed = parse_document(body, url, content_type)
-    # A truncated document leaves feedparser with empty husks of entries: nothing to store or publish.
-    readable = tuple(e for e in parsed.entries if e.title or e.link or e.guid or e.summary or e.content)
-    if len(readable) < len(parsed.entries):
-        problem = parsed.problem or f"{len(parsed.entries) - len(readable)} unreadable entries dropped"
-        parsed = replace(parsed, entries=readable, problem=problem)
-    return parsed, normalise_all(parsed, source, url, fetched_at)
-
-
 def parse_executor(config: Config) -> Executor:
     """Where parsing runs. In a thread it competes with the event loop and the store for one GIL; a
     process of its own took a 2,000-feed cold ingest from ~60-70 s to ~42 s (bench/ingest.py). A process
@@ -72,17 +55,7 @@ def parse_executor(config: Config) -> Executor:
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="feeder-parse")
     workers = max(1, (os.cpu_count() or 2) - 1)  # one core stays with the event loop and the store
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_leave_signals_to_the_parent)
-
-
-def _leave_signals_to_the_parent() -> None:
-    """Ctrl-C and SIGTERM reach the whole process group; the daemon decides when workers stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-
-
-def normalise_all(parsed: ParsedFeed, source: str, url: str, fetched_at: datetime) -> list[Article]:
-    return [to_article(entry, source, url, fetched_at, parsed.language) for entry in parsed.entries]
+                               initializer=leave_signals_to_the_parent)
 
 
 class Pipeline:

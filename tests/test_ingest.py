@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from feeder.fetch import Fetcher
 from feeder.ingest import Pipeline
 from feeder.model import Article, RawEntry
 from feeder.normalise import to_article
+from feeder.parse.worker import parse_and_normalise
 from feeder.store import IngestResult, Store
 from tests.conftest import write_config
 
@@ -74,3 +77,16 @@ def test_a_source_the_database_rejects_fails_alone(pipeline: Pipeline, monkeypat
     assert sorted(s.outlets for s in pipeline.store.recent_stories(10)) == [("other",), ("steady",)]
     # The rolled-back batch taught the deduplicator nothing that lingers: flaky's headlines are unknown.
     assert len(pipeline.dedup) == 2
+
+
+def test_a_parse_worker_loads_neither_the_store_nor_the_publisher() -> None:
+    """A spawned worker imports what the functions it runs import: the parsing side only (memory)."""
+    feed = b'<rss version="2.0"><channel><title>t</title><item><title>Storm nears coast</title></item></channel></rss>'
+    loaded = "sorted(m for m in __import__('sys').modules if m.startswith(('feeder', 'sqlalchemy', 'httpx')))"
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        parsed, articles = pool.submit(parse_and_normalise, feed, "http://a.example/feed",
+                                       "application/rss+xml", "a", T0).result()
+        modules = pool.submit(eval, loaded).result()
+    assert [a.title for a in articles] == ["Storm nears coast"] and parsed.title == "t" and parsed.entries == ()
+    assert "feeder.parse.worker" in modules
+    assert not {"feeder.ingest", "feeder.store", "feeder.publish", "sqlalchemy", "httpx"} & set(modules), modules
