@@ -17,13 +17,14 @@ import re
 
 _ENTITY = re.compile("&(?!(?:amp|lt|gt|nbsp);)")  # an ampersand nh3 would not leave as it is
 # An absolute http(s) URL as nh3 writes it in an attribute, which the URL parser nh3 uses accepts (else it
-# drops the attribute) and the sanitiser's resolver (normalise._joins_to_itself) leaves as it is. The host is
+# drops the attribute) and the sanitiser leaves as it is (it resolves relative URLs only). The host is
 # a plain lower-case DNS name (no IP address, punycode, user or escapes, which that parser may refuse or
 # rewrite), the port at most four digits, and no bracket, quote or whitespace anywhere.
 _HOST = "(?:(?!xn--)[a-z0-9-]++\\.)*+(?!xn--)[a-z][a-z0-9-]*+(?::[0-9]{1,4})?"
 _URL = f"https?://{_HOST}(?:[/?#](?:[A-Za-z0-9\\-._~:/?#@!$'()*+,;=%]++|&amp;)*+)?"
 # The same without any of the endings urlparse + urlunparse drop (an empty query, fragment or ;params),
-# by being stricter: no ";", and no "?" or "#" before another "#" or at the end.
+# by being stricter: no ";", and no "?" or "#" before another "#" or at the end. (Stricter than today's
+# sanitiser needs, which no longer passes absolute URLs through urljoin: a conservative check stays safe.)
 _STRICT_PATH = "(?:[A-Za-z0-9\\-._~:/@!$'()*+,=%]++|[?#](?![#\"])|&amp;)*+"
 _STRICT_URL = f"https?://{_HOST}(?:(?:/|[?#](?![#\"])){_STRICT_PATH})?"
 _ATTRIBUTE_TEXT = '(?:[^"&<>]++|&(?:amp|quot|nbsp);)*+'  # the entities nh3 writes in attribute values
