@@ -3,15 +3,17 @@
     python bench/parse.py [--feeds 200]
 
 Prints ms per feed for: feedparser alone (feeder's settings), the fast path alone, and normalising the
-parsed entries.
+parsed entries; what sanitising costs per HTML document; and the size of a parse worker's pickled result.
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from farm import build_feed
 
+from feeder.normalise import sanitise_html
 from feeder.parse.fast import parse_fast
 from feeder.parse.feeds import parse_feed
 from feeder.parse.worker import normalise_all
@@ -48,6 +51,17 @@ def main() -> None:
     print(f"  lxml fast path                                 {fast_ms:7.2f}")
     normalise_ms = per_feed_ms(lambda x: normalise_all(x[1], "s", x[0], now), parsed)
     print(f"  normalise (nh3, URLs, dates, hash)             {normalise_ms:7.2f}")
+    html = [(text, url) for url, p in parsed for e in p.entries for text in (e.summary, e.content) if text]
+    started = time.perf_counter()
+    for text, url in html:
+        sanitise_html(text, url)
+    print(f"sanitise_html: {(time.perf_counter() - started) / len(html) * 1e6:.0f} us per HTML document "
+          f"({sum(len(t) for t, _ in html) // len(html)} characters on average)")
+    results = [(p, normalise_all(p, "s", url, now)) for url, p in parsed]
+    whole = sum(len(pickle.dumps(r, pickle.HIGHEST_PROTOCOL)) for r in results) / len(results) / 1024
+    lean = sum(len(pickle.dumps((replace(p, entries=()), a), pickle.HIGHEST_PROTOCOL)) for p, a in results)
+    print(f"a parse worker's pickled result per feed: {lean / len(results) / 1024:.0f} KB, articles only "
+          f"(what feeder sends); {whole:.0f} KB with the raw entries too")
 
 
 if __name__ == "__main__":

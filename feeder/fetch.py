@@ -212,10 +212,10 @@ def _max_age(headers: httpx.Headers) -> timedelta | None:
         if name.lower() == "max-age" and value.strip().isdigit():
             return timedelta(seconds=int(value.strip()))
     expires = _http_date(headers.get("expires", ""))
+    if expires is None:
+        return None
     date = _http_date(headers.get("date", "")) or datetime.now(UTC)
-    if expires is not None:
-        return max(expires - date, timedelta(0))
-    return None
+    return max(expires - date, timedelta(0))
 
 
 def _retry_after(value: str) -> timedelta | None:

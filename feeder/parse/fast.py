@@ -31,7 +31,6 @@ from lxml import etree
 from feeder.model import ParsedFeed, RawEntry
 
 ATOM = "http://www.w3.org/2005/Atom"
-XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 # No network, no DTD, no entity expansion, no huge trees: the same hardening as any untrusted XML.
 # Comments and processing instructions go: feedparser ignores them, and text around them then joins.

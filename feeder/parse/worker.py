@@ -1,8 +1,8 @@
 """What a parse worker runs: pure CPU work, bytes in, articles out.
 
 A lean module on purpose: a spawned worker process imports only what the functions it runs import
-(about 30 MB resident for this module, against 73 MB for feeder.ingest with the store, the publisher and
-HTTP; bench/ingest.py prints the workers' peak RSS).
+(parsing and normalising, not the store, the publisher or HTTP: tests/test_ingest.py checks that;
+bench/ingest.py prints the workers' peak RSS).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def parse_and_normalise(body: bytes, url: str, content_type: str, source: str,
     """The CPU part of a refresh: pure, so it can run in any worker.
 
     Returns the feed's own fields (title, link, problem) without its raw entries: only their articles
-    cross back from a parse worker (half the bytes to pickle and unpickle on a farm feed)."""
+    cross back from a parse worker (bench/parse.py prints the pickled size of both)."""
     parsed = parse_document(body, url, content_type)
     # A truncated document leaves feedparser with empty husks of entries: nothing to store or publish.
     readable = tuple(e for e in parsed.entries if e.title or e.link or e.guid or e.summary or e.content)

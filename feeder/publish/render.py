@@ -132,18 +132,6 @@ def entry_formats(view: EntryView) -> tuple[bytes, bytes, bytes]:
     return _atom_entry(view, shared), _rss_item(view, shared), _json_item(view, shared)
 
 
-def atom_entry(view: EntryView) -> bytes:
-    return entry_formats(view)[0]
-
-
-def rss_item(view: EntryView) -> bytes:
-    return entry_formats(view)[1]
-
-
-def json_item(view: EntryView) -> bytes:
-    return entry_formats(view)[2]
-
-
 def _titled(title: str) -> str:
     return f' title="{xml_attr(title)}"' if title else ""
 

@@ -30,7 +30,6 @@ class IngestResult:
     new: int = 0
     changed: int = 0
     merged: int = 0  # new articles that joined an existing story
-    touched_stories: frozenset[int] = frozenset()
 
 
 class Store:
@@ -257,13 +256,12 @@ class _Ingest:
         known = self._known(source, [a.guid for a in unique])
         fresh = [a for a in unique if a.guid not in known]
         edited = [(known[a.guid][0], a) for a in unique if a.guid in known and known[a.guid][1] != a.content_hash]
-        touched: set[int] = set()
         if edited:
             self.write()  # an edit updates its story directly: drafts written later must not undo that
         for article_id, article in edited:
-            touched.add(self._update(article_id, article))
-        merged = self._insert_all(fresh, touched) if fresh else 0
-        return IngestResult(len(fresh), len(edited), merged, frozenset(touched))
+            self._update(article_id, article)
+        merged = self._insert_all(fresh) if fresh else 0
+        return IngestResult(len(fresh), len(edited), merged)
 
     def _known(self, source: str, guids: list[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
@@ -275,7 +273,7 @@ class _Ingest:
             found.update({guid: (row_id, digest) for guid, row_id, digest in rows})
         return found
 
-    def _insert_all(self, fresh: list[Article], touched: set[int]) -> int:
+    def _insert_all(self, fresh: list[Article]) -> int:
         if not self.next_article:
             self.next_article = (self.conn.execute(select(func.max(articles.c.id))).scalar() or 0) + 1
             self.next_story = (self.conn.execute(select(func.max(stories.c.id))).scalar() or 0) + 1
@@ -294,7 +292,6 @@ class _Ingest:
             self.dedup.add(story_id, headline)
             self.rows.append({**_row(article), "id": article_id, "first_seen": self.now, "story_id": story_id})
             self._elect(story_id, article, article_id)
-            touched.add(story_id)
         self.last_article_id = self.next_article - 1
         return merged
 
@@ -340,8 +337,8 @@ class _Ingest:
                 joined,
             )
 
-    def _update(self, article_id: int, article: Article) -> int:
-        """An edited article rewritten in place; returns its story."""
+    def _update(self, article_id: int, article: Article) -> None:
+        """An edited article rewritten in place."""
         self.conn.execute(update(articles).where(articles.c.id == article_id).values(**_row(article)))
         story_id, canonical_id = self.conn.execute(
             select(stories.c.id, stories.c.canonical_id)
@@ -352,7 +349,6 @@ class _Ingest:
             # Only the canonical article's content is what readers see: only it moves `updated`.
             self.conn.execute(update(stories).where(stories.c.id == story_id)
                               .values(updated=max(article.updated, self.now)))
-        return int(story_id)
 
     def _outranks(self, article: Article, source: str, published: datetime | None) -> bool:
         mine, theirs = self.priorities.get(article.source, 0), self.priorities.get(source, 0)
@@ -385,8 +381,8 @@ def _engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, future=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if _is_sqlite_file(url):
+        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, connect_args={"timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -410,9 +406,9 @@ def _is_sqlite_file(url: str) -> bool:
 class _Checkpointer:
     """Copies SQLite's write-ahead log into the database from a thread of its own, once a second.
 
-    SQLite's automatic checkpoint runs inside the commit that crosses 1,000 pages, with two fsyncs, so
-    the ingest writer waited for the disk: 1.1 of 6.7 s storing 800 farm feeds, 0.25 s with this thread.
-    PASSIVE never blocks the writer or a reader.
+    SQLite's automatic checkpoint runs inside the commit that crosses 1,000 pages, with two fsyncs: the
+    ingest writer, the one thread everything is stored through, would wait for the disk there. PASSIVE
+    never blocks the writer or a reader. (bench/store.py times the writer with this thread running.)
     """
 
     INTERVAL_S = 1.0

@@ -1,0 +1,79 @@
+"""What the store writer costs alone: farm feeds parsed up front, then stored into a fresh SQLite file.
+
+    PYTHONPATH=. python bench/store.py [--feeds 800] [--batch 20]
+
+Prints wall and CPU seconds for storing every feed one transaction each (Store.ingest) and several per
+transaction (Store.ingest_many, as the pipeline's writer does with the sources that queue up), the CPU
+spent in dedup.match, and the time spent inside COMMIT (which waits for the disk when a WAL checkpoint
+runs in it: the store runs checkpoints on a thread of its own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from farm import build_feed
+
+from feeder.dedup import Deduplicator, Headline, make_deduplicator
+from feeder.model import Article
+from feeder.parse.worker import parse_and_normalise
+from feeder.store import Store
+
+
+def timed_match(dedup: Deduplicator, spent: list[float]) -> Callable[[Headline], int | None]:
+    real = dedup.match
+
+    def match(headline: Headline) -> int | None:
+        started = time.process_time()
+        try:
+            return real(headline)
+        finally:
+            spent[0] += time.process_time() - started
+
+    return match
+
+
+def run(batches: list[tuple[str, list[Article]]], per_transaction: int, now: datetime) -> None:
+    dedup = make_deduplicator()
+    match_cpu = [0.0]
+    dedup.match = timed_match(dedup, match_cpu)  # type: ignore[method-assign]
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(f"sqlite:///{folder}/feeder.db")
+        started, cpu = time.perf_counter(), time.process_time()
+        for at in range(0, len(batches), per_transaction):
+            store.ingest_many(batches[at:at + per_transaction], dedup, {}, now)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        store.close()
+    label = "one source per transaction" if per_transaction == 1 else f"{per_transaction} sources per transaction"
+    print(f"  {label:<28} wall {wall:6.2f} s  CPU {cpu:6.2f} s  (dedup.match {match_cpu[0]:5.2f} s, "
+          f"the rest {cpu - match_cpu[0]:5.2f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--feeds", type=int, default=800)
+    parser.add_argument("--batch", type=int, default=20)
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    batches = []
+    for number in range(args.feeds):
+        document = build_feed(number)
+        url = f"http://127.0.0.1/feed/{number}"
+        _, articles = parse_and_normalise(document.body, url, document.content_type, f"farm-{number}", now)
+        batches.append((f"farm-{number}", articles))
+    print(f"storing {args.feeds} farm feeds ({sum(len(a) for _, a in batches)} articles) into a fresh SQLite file:")
+    run(batches, 1, now)
+    run(batches, args.batch, now)
+
+
+if __name__ == "__main__":
+    main()
