@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import combinations
+from itertools import chain
 from typing import cast
 
 from feeder.dedup.score import Evidence, same_news, variants
@@ -47,6 +47,7 @@ _SOFT_CREDIT = 0.8  # a spelling variant counts a little less than the same word
 # With fewer words in common than this, a word replaced on each side is most likely the subject itself
 # ("Apple shares fall" / "Google shares fall"), which lower-case or Title Case headlines do not mark as a name.
 _MIN_SHARED_WORDS = 3
+_SEQ_MASK = (1 << 63) - 1  # seqs are non-negative and below 2**63 (window.py stores them as int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,18 +75,14 @@ def _most_shared(recent: list[Sequence[int]]) -> list[int]:
     """Seqs found in the posting lists of the probe words, most lists first, then newest first.
 
     A rewording shares two of the rarest words; a short headline (one probe word) needs only one. Seqs
-    are unique within a list (a headline's words are), so counting lists is counting shared probe words.
+    are unique within a list (a headline's words are), so counting a seq's lists is counting shared probe
+    words; the count and the seq sort as one int (``count << 63 | seq``), in C.
     """
     if len(recent) == 1:
         return list(reversed(recent[0]))  # postings are oldest first
-    lists = [set(posted) for posted in recent]
-    ranked: list[int] = []
-    placed: set[int] = set()
-    for shared in range(len(lists), 1, -1):  # set operations run in C; there are at most four lists
-        tier = set().union(*[set.intersection(*some) for some in combinations(lists, shared)]) - placed
-        ranked += sorted(tier, reverse=True)
-        placed |= tier
-    return ranked
+    counts = Counter(chain.from_iterable(recent))
+    ranked = sorted([count << 63 | seq for seq, count in counts.items() if count > 1], reverse=True)
+    return [key & _SEQ_MASK for key in ranked]
 
 
 @lru_cache(maxsize=256)  # the store calls match then add with the same URL
@@ -101,34 +98,33 @@ class _Weights:
     (``word id * 2 + is_name``: the name flag changes the weight).
     """
 
-    __slots__ = ("_df", "_log_total", "_memo", "_numeric", "_rarities", "_total")
+    __slots__ = ("_df", "_log_total", "_memo", "_numeric", "_total", "rarities")
 
     def __init__(self, window: Window) -> None:
         self._df, self._numeric = window.df, window.numeric
         self._total = window.live + _DF_PRIOR
         self._log_total = math.log(self._total)
         self._memo: dict[int, float] = {}  # code -> weight
-        self._rarities: dict[int, float] = {}  # df -> rarity: most words share a few small dfs
+        self.rarities: dict[int, float] = {}  # df -> rarity (see ``rarity``): most words share a few small dfs
 
     def of_codes(self, codes: Sequence[int]) -> list[float]:
         memo = self._memo
         found = list(map(memo.get, codes))
         if None in found:
-            df, numeric, rarities = self._df, self._numeric, self._rarities
+            df, numeric, rarities = self._df, self._numeric, self.rarities
             for at, code in enumerate(codes):  # weigh() inlined: this runs for most words of every candidate
                 if found[at] is None:
                     word = code >> 1
-                    rarity = rarities.get(df[word])
-                    if rarity is None:
-                        rarity = rarities[df[word]] = self.rarity(df[word])
+                    rarity = rarities.get(df[word]) or self.rarity(df[word])
                     found[at] = memo[code] = rarity * (
                         _NUMBER_BOOST if numeric[word] else _NAME_BOOST if code & 1 else 1.0
                     )
         return cast(list[float], found)  # no None left
 
     def rarity(self, df: int) -> float:
-        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words)."""
-        return max(math.log(self._total / (df + 1)) / self._log_total, _MIN_RARITY)
+        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words); memoised in ``rarities``."""
+        rarity = self.rarities[df] = max(math.log(self._total / (df + 1)) / self._log_total, _MIN_RARITY)
+        return rarity
 
     def weigh(self, df: int, numeric: int, name: int) -> float:
         """A word's rarity times its boost."""
@@ -273,7 +269,7 @@ class Deduplicator:
             return found
         codes = set(query.codes)
         codes.update([code ^ 1 for code in query.codes])
-        shared = [-sum(map(codes.__contains__, items.codes(seq))) for seq in found]
+        shared = [-len(codes.intersection(items.codes(seq))) for seq in found]
         ranked = sorted(range(len(found)), key=shared.__getitem__)
         return [found[index] for index in ranked[:_MAX_COMPARED]]
 
@@ -354,10 +350,11 @@ class Deduplicator:
 
     def _candidate_stories(self, query: _Query, published: float) -> list[int]:
         items = self._items
+        base, stamps, span, story_of = items.base, items.published, items.span, items.story
         hits: Counter[int] = Counter()
-        for word in self._probes(query, _STORY_PROBE_TOKENS):
+        for word in self._probes(query, _STORY_PROBE_TOKENS):  # alive_within inlined, as in _candidates
             recent = items.recent(word)
-            hits.update({items.story[items.slot(s)] for s in recent if items.alive_within(s, published)})
+            hits.update({story_of[seq - base] for seq in recent if abs(stamps[seq - base] - published) <= span})
         return [story for story, _ in hits.most_common(_MAX_STORIES)]
 
     def _best_story_match(self, query: _Query, published: float) -> int | None:
@@ -371,7 +368,7 @@ class Deduplicator:
             if self._numbers_clash(query, profile) or self._young_and_clashing(query, profile):
                 continue
             # A story of one or two headlines is no topic yet: it must look like a rewording to join.
-            score = self._profile_cosine(vector, profile) / norm - STORY_YOUNG_EXTRA / profile.size
+            score = self._profile_cosine(vector, profile, query.weigh) / norm - STORY_YOUNG_EXTRA / profile.size
             if score >= STORY_THRESHOLD and (best is None or score > best[0]):
                 best = (score, story)
         return best[1] if best else None
@@ -392,14 +389,14 @@ class Deduplicator:
         told = sum(count for word, count in profile.counts.items() if numeric[word])
         return told * 2 >= profile.size
 
-    def _profile_cosine(self, vector: dict[int, float], profile: _Profile) -> float:
+    def _profile_cosine(self, vector: dict[int, float], profile: _Profile, weigh: _Weights) -> float:
         """Dot product of the headline vector with the unit-length rarity-weighted profile."""
-        items = self._items
-        total = items.live + _DF_PRIOR
-        log_total = math.log(total)
+        df, rarities, rarity = self._items.df, weigh.rarities, weigh.rarity
         dot = square = 0.0
-        for word, count in profile.counts.items():
-            value = count * max(math.log(total / (items.df[word] + 1)) / log_total, _MIN_RARITY)
+        for word, count in profile.counts.items():  # the hot loop of story level: one dict probe per word
+            seen = df[word]
+            value = rarities.get(seen) or rarity(seen)
+            value *= count
             square += value * value
             if word in vector:
                 dot += value * vector[word]
