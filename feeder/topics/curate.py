@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from feeder.config import TopicConfig
 from feeder.model import Story
-from feeder.topics.index import Index, WordIndex
+from feeder.topics.index import Bits, Index, WordIndex, slots_of, union
 from feeder.topics.query import Query, parse_query
 from feeder.topics.text import Searchable
 
@@ -66,9 +66,9 @@ class Pool(Sequence[Candidate]):
     def __iter__(self) -> Iterator[Candidate]:
         return iter(self.candidates)
 
-    def stories_of(self, articles: Set[int]) -> list[int]:
+    def stories_of(self, articles: Bits) -> list[int]:
         """The candidates those articles belong to, newest first."""
-        return sorted(set(map(self.story_of.__getitem__, articles)))
+        return sorted(set(map(self.story_of.__getitem__, slots_of(articles))))
 
     def published_since(self, cutoff: datetime) -> int:
         """How many candidates (the first ones) were first published at or after the cut-off."""
@@ -91,16 +91,16 @@ class TopicMatcher:
         self.source_tags = source_tags
         self.query: Query = parse_query(topic.query)
 
-    def admitted(self, index: Index) -> Set[int]:
+    def admitted(self, index: Index) -> Bits:
         """The articles from the topic's sources and tags (all of them when it names none)."""
-        admitted: Set[int] = index.everything
+        admitted = index.everything
         if self.topic.sources:
-            admitted = _union(index.with_source(s) for s in self.topic.sources)
+            admitted = union(index.with_source(s) for s in self.topic.sources)
         if self.topic.tags:
-            admitted = admitted & _union(index.with_tag(t) for t in self.topic.tags)
+            admitted = admitted & union(index.with_tag(t) for t in self.topic.tags)
         return admitted
 
-    def matching_articles(self, index: Index) -> Set[int]:
+    def matching_articles(self, index: Index) -> Bits:
         return self.query.select(index, self.admitted(index))
 
     def matches(self, candidate: Candidate) -> bool:
@@ -218,10 +218,6 @@ def _horizon(topics: Sequence[TopicConfig], now: datetime) -> datetime | None:
     """The oldest first publication any of the topics accepts (None: no limit)."""
     ages = [topic.max_age for topic in topics]
     return None if not ages or None in ages else now - max(age for age in ages if age is not None)
-
-
-def _union(sets: Iterator[frozenset[int]]) -> frozenset[int]:
-    return frozenset().union(*sets)
 
 
 def _diversify(chosen: list[int], source_of: list[str], per_source_max: int, enough: int) -> list[int]:

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Set
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from feeder.topics.index import Index, Term
+from feeder.topics.index import Bits, Index, Term
 from feeder.topics.text import Searchable, fold, words
 
 FIELDS = ("title", "author", "source", "tag", "category", "lang", "url")
@@ -65,7 +65,7 @@ class Node(ABC):
         return 1
 
     @abstractmethod
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         """The article numbers among ``within`` that match."""
 
     def vocabulary(self) -> Iterator[Term]:
@@ -78,7 +78,7 @@ class Node(ABC):
 
 
 class Everything(Node):
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         return within
 
     def describe(self) -> str:
@@ -91,8 +91,8 @@ class Words(Node):
 
     term: Term
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
-        return index.with_term(self.term) & within  # set & set walks the smaller one
+    def select(self, index: Index, within: Bits) -> Bits:
+        return index.with_term(self.term) & within
 
     def vocabulary(self) -> Iterator[Term]:
         return iter((self.term,))
@@ -110,7 +110,7 @@ class InField(Node):
     field: str
     terms: tuple[str, ...]
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         return index.with_words_in(self.field, self.terms) & within
 
     def describe(self) -> str:
@@ -124,7 +124,7 @@ class Exact(Node):
     field: str
     value: str
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         lookup = {"source": index.with_source, "tag": index.with_tag, "lang": index.with_language}[self.field]
         return lookup(self.value) & within
 
@@ -139,7 +139,7 @@ class UrlPart(Node):
     def cost(self) -> int:
         return 3
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         return index.scan(within, lambda doc: self.part in doc.folded_url)
 
     def describe(self) -> str:
@@ -153,7 +153,7 @@ class Pattern(Node):
     def cost(self) -> int:
         return 10
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         search = self.pattern.search
         return index.scan(within, lambda doc: search(doc.text) is not None)
 
@@ -168,8 +168,8 @@ class Not(Node):
     def cost(self) -> int:
         return self.inner.cost() + 1
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
-        return within - self.inner.select(index, within)
+    def select(self, index: Index, within: Bits) -> Bits:
+        return within & ~self.inner.select(index, within)
 
     def vocabulary(self) -> Iterator[Term]:
         return self.inner.vocabulary()
@@ -185,7 +185,7 @@ class And(Node):
     def cost(self) -> int:
         return min(p.cost() for p in self.parts)
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         for part in sorted(self.parts, key=lambda p: p.cost()):
             if not within:
                 break
@@ -206,13 +206,10 @@ class Or(Node):
     def cost(self) -> int:
         return max(o.cost() for o in self.options)
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
-        found: set[int] = set()
+    def select(self, index: Index, within: Bits) -> Bits:
+        found: Bits = 0
         for option in sorted(self.options, key=lambda o: o.cost()):
-            # An article an earlier option took need not be tested again by a scan; a lookup is cheaper
-            # than the set difference, so lookups see everything.
-            scans = option.cost() >= 3 and found
-            found |= option.select(index, within - found if scans else within)
+            found |= option.select(index, within & ~found)  # what an earlier option took is not tested again
         return found
 
     def vocabulary(self) -> Iterator[Term]:
@@ -232,7 +229,7 @@ class Query:
     text: str
     root: Node
 
-    def select(self, index: Index, within: Set[int] | None = None) -> Set[int]:
+    def select(self, index: Index, within: Bits | None = None) -> Bits:
         return self.root.select(index, index.everything if within is None else within)
 
     def vocabulary(self) -> frozenset[Term]:
