@@ -44,12 +44,12 @@ class Term(NamedTuple):
 
 
 @dataclass
-class _Checked:
-    """A phrase's answer for every slot up to ``upto``: phrases are checked in the articles that hold all
-    their words, once per article version."""
+class _Tested:
+    """The slots a test that no lookup answers (a phrase, a url part, a regex) was run on, and those that
+    passed: its answer depends only on the article version, so each is tested once."""
 
-    upto: int = -1
-    slots: Bits = NOWHERE
+    tested: Bits = NOWHERE
+    passed: Bits = NOWHERE
 
 
 @dataclass
@@ -76,7 +76,7 @@ class WordIndex:
         self._titles: defaultdict[bytes, array[int]] = defaultdict(_slots)  # the same, for titles alone
         # ("source" | "author" | "language" | "category", the value as written) -> slots
         self._fields: defaultdict[tuple[str, str], array[int]] = defaultdict(_slots)
-        self._checked: dict[Term, _Checked] = {}
+        self._tested: dict[Hashable, _Tested] = {}  # Term (a phrase) or Node.test_key -> what it found
         self._converted: dict[tuple[str, Hashable], _Converted] = {}  # postings asked for, as bitsets
         self._next = 0
         self._stale = 0  # postings entries (articles) whose slot is no longer live, roughly
@@ -132,12 +132,12 @@ class WordIndex:
         return slot
 
     def _compact(self) -> None:
-        """Drop the slots of forgotten articles from every postings list (and forget checked terms)."""
+        """Drop the slots of forgotten articles from every postings list (and forget what was tested)."""
         live = set(self._slots.values())
         self._postings = defaultdict(_slots, _compacted(self._postings, live))
         self._titles = defaultdict(_slots, _compacted(self._titles, live))
         self._fields = defaultdict(_slots, _compacted(self._fields, live))
-        self._checked.clear()
+        self._tested.clear()
         self._converted.clear()  # their counts no longer match the shortened postings
         self._stale = 0
 
@@ -162,21 +162,25 @@ class WordIndex:
         return converted.bits
 
     def with_checked(self, term: Term, live: Bits, holds: Callable[[int], bool]) -> Bits:
-        """The slots (live or stale) that hold a phrase: ``holds(slot)`` answers for the live
-        slots that hold all its words and were not checked before."""
-        checked = self._checked.setdefault(term, _Checked())
-        newer = self._holding_all(term) >> (checked.upto + 1) << (checked.upto + 1) & live
-        if newer:
-            checked.slots |= bits_of(filter(holds, slots_of(newer)))
-        checked.upto = self._next - 1  # every live slot up to here is now answered
-        return checked.slots
+        """The live slots that hold a phrase: ``holds(slot)`` answers for those that hold all its words."""
+        return self.passing(term, live & self._holding_all(term), holds)
 
-    def forget_checked_except(self, terms: Set[Term]) -> None:
-        """Drop what was remembered for phrases and words no topic asks for any more."""
-        for term in self._checked.keys() - terms:
-            del self._checked[term]
-        asked = {("title" if term.in_title else "text", word.encode()) for term in terms for word in term.words}
-        for key in [key for key in self._converted if key[0] != "field" and key not in asked]:
+    def passing(self, key: Hashable, within: Bits, test: Callable[[int], bool]) -> Bits:
+        """The slots among ``within`` that pass a test, run only on those it was not run on before."""
+        memo = self._tested.setdefault(key, _Tested())
+        untested = within & ~memo.tested
+        if untested:
+            memo.passed |= bits_of(filter(test, slots_of(untested)))
+            memo.tested |= untested
+        return memo.passed & within
+
+    def forget_checked_except(self, asked: Set[Hashable]) -> None:
+        """Drop what was remembered for tests and words no topic asks for any more (``Query.vocabulary``)."""
+        for key in self._tested.keys() - asked:
+            del self._tested[key]
+        words = {("title" if term.in_title else "text", word.encode())
+                 for term in asked if isinstance(term, Term) for word in term.words}
+        for key in [key for key in self._converted if key[0] != "field" and key not in words]:
             del self._converted[key]
 
     def _holding_all(self, term: Term) -> Bits:
@@ -187,7 +191,7 @@ class WordIndex:
         """What the index holds, roughly (containers and their keys; small ints are shared)."""
         postings = sum(getsizeof(word) + getsizeof(found) for word, found in
                        chain(self._postings.items(), self._titles.items()))
-        checked = sum(getsizeof(c.slots) + 100 for c in self._checked.values())
+        checked = sum(getsizeof(t.tested) + getsizeof(t.passed) + 100 for t in self._tested.values())
         converted = sum(getsizeof(c.bits) + 100 for c in self._converted.values())
         fields = sum(getsizeof(found) for found in self._fields.values())
         slots = getsizeof(self._slots) + sum(getsizeof(key) + 32 for key in self._slots)
@@ -250,10 +254,11 @@ class Index:
         groups = self._by_author if field == "author" else self._by_category
         return union(numbers for value, numbers in groups.items() if phrase in value)
 
-    def scan(self, within: Bits, test: Callable[[Searchable], bool]) -> Bits:
-        """The articles among ``within`` that pass a test no lookup can answer (url parts, regexes)."""
+    def scan(self, key: Hashable, within: Bits, test: Callable[[Searchable], bool]) -> Bits:
+        """The articles among ``within`` that pass a test no lookup can answer (url parts, regexes), each
+        article version tested once for a ``key`` that stands for the test."""
         docs = self.docs
-        return bits_of(number for number in slots_of(within) if test(docs[number]))
+        return self.words.passing(key, within, lambda number: test(docs[number]))
 
     @cached_property
     def _by_source(self) -> dict[str, Bits]:
@@ -327,7 +332,12 @@ def bits_of(slots: Iterable[int]) -> Bits:
     return int(digits[::-1], 2) << low
 
 
+_numbers: list[int] = []  # 0, 1, 2...: compress() over a list makes no int per slot, as over a range
+
+
 def slots_of(bits: Bits) -> list[int]:
     """The slots of a bitset, ascending."""
     digits = bin(bits)[:1:-1].encode().translate(_DIGITS)  # one byte per slot, lowest first
-    return list(compress(range(len(digits)), digits))
+    if len(_numbers) < len(digits):
+        _numbers.extend(range(len(_numbers), 2 * len(digits)))
+    return list(compress(_numbers, digits))

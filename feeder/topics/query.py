@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -68,8 +68,9 @@ class Node(ABC):
     def select(self, index: Index, within: Bits) -> Bits:
         """The article numbers among ``within`` that match."""
 
-    def vocabulary(self) -> Iterator[Term]:
-        """Terms this node will ask the index for (so it keeps what it learnt about those, and only those)."""
+    def vocabulary(self) -> Iterator[Hashable]:
+        """Terms and tests this node will ask the index for (so it keeps what it learnt about those, and
+        only those)."""
         return iter(())
 
     @abstractmethod
@@ -94,7 +95,7 @@ class Words(Node):
     def select(self, index: Index, within: Bits) -> Bits:
         return index.with_term(self.term) & within
 
-    def vocabulary(self) -> Iterator[Term]:
+    def vocabulary(self) -> Iterator[Hashable]:
         return iter((self.term,))
 
     def describe(self) -> str:
@@ -140,7 +141,14 @@ class UrlPart(Node):
         return 3
 
     def select(self, index: Index, within: Bits) -> Bits:
-        return index.scan(within, lambda doc: self.part in doc.folded_url)
+        return index.scan(self.key, within, lambda doc: self.part in doc.folded_url)
+
+    @property
+    def key(self) -> Hashable:
+        return ("url", self.part)
+
+    def vocabulary(self) -> Iterator[Hashable]:
+        return iter((self.key,))
 
     def describe(self) -> str:
         return f'url:"{self.part}"'
@@ -155,7 +163,14 @@ class Pattern(Node):
 
     def select(self, index: Index, within: Bits) -> Bits:
         search = self.pattern.search
-        return index.scan(within, lambda doc: search(doc.text) is not None)
+        return index.scan(self.key, within, lambda doc: search(doc.text) is not None)
+
+    @property
+    def key(self) -> Hashable:
+        return ("regex", self.pattern.pattern)  # always compiled with the same flags
+
+    def vocabulary(self) -> Iterator[Hashable]:
+        return iter((self.key,))
 
     def describe(self) -> str:
         return f"/{self.pattern.pattern}/"
@@ -171,7 +186,7 @@ class Not(Node):
     def select(self, index: Index, within: Bits) -> Bits:
         return within & ~self.inner.select(index, within)
 
-    def vocabulary(self) -> Iterator[Term]:
+    def vocabulary(self) -> Iterator[Hashable]:
         return self.inner.vocabulary()
 
     def describe(self) -> str:
@@ -192,7 +207,7 @@ class And(Node):
             within = part.select(index, within)
         return within
 
-    def vocabulary(self) -> Iterator[Term]:
+    def vocabulary(self) -> Iterator[Hashable]:
         return (term for part in self.parts for term in part.vocabulary())
 
     def describe(self) -> str:
@@ -212,7 +227,7 @@ class Or(Node):
             found |= option.select(index, within & ~found)  # what an earlier option took is not tested again
         return found
 
-    def vocabulary(self) -> Iterator[Term]:
+    def vocabulary(self) -> Iterator[Hashable]:
         return (term for option in self.options for term in option.vocabulary())
 
     def describe(self) -> str:
@@ -232,7 +247,7 @@ class Query:
     def select(self, index: Index, within: Bits | None = None) -> Bits:
         return self.root.select(index, index.everything if within is None else within)
 
-    def vocabulary(self) -> frozenset[Term]:
+    def vocabulary(self) -> frozenset[Hashable]:
         return frozenset(self.root.vocabulary())
 
     def matches(self, doc: Searchable) -> bool:
