@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Protocol
 
 from feeder.config import TopicConfig
@@ -51,8 +52,10 @@ class Pool(Sequence[Candidate]):
             docs.extend(candidate.docs)
             story_numbers.extend([number] * len(candidate.docs))
         self.articles = Index(docs, words, forget_others)
-        # article number in the index -> candidate number
-        self.story_of = dict(zip(self.articles.numbers, story_numbers, strict=True))
+        # article number in the index -> candidate number: a list, read in C by itemgetter (stories_of)
+        self.story_of = [0] * (max(self.articles.numbers, default=-1) + 1)
+        for slot, story in zip(self.articles.numbers, story_numbers, strict=True):
+            self.story_of[slot] = story
         self.outlets = [len(c.story.outlets) for c in self.candidates]
         self.canonical_source = [c.story.article.source for c in self.candidates]
         self._ages = [-c.story.first_published.timestamp() for c in self.candidates]  # ascending
@@ -68,7 +71,10 @@ class Pool(Sequence[Candidate]):
 
     def stories_of(self, articles: Bits) -> list[int]:
         """The candidates those articles belong to, newest first."""
-        return sorted(set(map(self.story_of.__getitem__, slots_of(articles))))
+        slots = slots_of(articles)
+        if len(slots) < 2:  # itemgetter() needs an item, and gives one item bare
+            return [self.story_of[slot] for slot in slots]
+        return sorted(set(itemgetter(*slots)(self.story_of)))
 
     def published_since(self, cutoff: datetime) -> int:
         """How many candidates (the first ones) were first published at or after the cut-off."""
