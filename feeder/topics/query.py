@@ -20,8 +20,9 @@ match "warning"; ``kyiv`` matches "Kyïv"); a "phrase" matches those words in a 
     url:                         a substring of the canonical URL
 
 ``/regex/`` is a Python regex searched, case-insensitively, in the plain text of title, summary and content
-as written (accents are not folded: ``/ky[iï]v/``). It tests articles one by one (about 10 µs each), so pair
-it with a word that narrows the search: ``kyiv /winter (storm|blackout)s?/``.
+as written (accents are not folded: ``/ky[iï]v/``). It tests articles one by one (about 10 µs each, once per
+article version while the index is kept), so pair it with a word that narrows the search:
+``kyiv /winter (storm|blackout)s?/``.
 Against catastrophic backtracking a pattern is limited to 200 characters and may not nest repetition
 (``(a+)+``, ``(\\w*\\s?)*``) or use backreferences; that rejects the classic exponential shapes, not every
 slow pattern.
