@@ -327,11 +327,10 @@ def bits_of(slots: Iterable[int]) -> Bits:
     slots = slots if isinstance(slots, Sequence) else list(slots)
     if not slots:
         return NOWHERE
-    low = min(slots)
-    digits = bytearray(b"0") * (max(slots) - low + 1)
+    digits = bytearray(b"0") * (max(slots) + 1)  # from slot 0 even for a tail: zeros cost next to nothing
     for slot in slots:
-        digits[slot - low] = 0x31  # "1"
-    return int(digits[::-1], 2) << low
+        digits[slot] = 0x31  # "1"
+    return int(digits[::-1], 2)
 
 
 # 0, 1, 2... up to the highest slot asked for and a quarter more: compress() over a list makes no int per
