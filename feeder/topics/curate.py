@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from typing import Protocol
 
 from feeder.config import TopicConfig
 from feeder.model import Story
-from feeder.topics.index import Index, WordIndex
+from feeder.topics.index import Bits, Index, WordIndex, slots_of, union
 from feeder.topics.query import Query, parse_query
 from feeder.topics.text import Searchable
 
@@ -51,8 +52,10 @@ class Pool(Sequence[Candidate]):
             docs.extend(candidate.docs)
             story_numbers.extend([number] * len(candidate.docs))
         self.articles = Index(docs, words, forget_others)
-        # article number in the index -> candidate number
-        self.story_of = dict(zip(self.articles.numbers, story_numbers, strict=True))
+        # article number in the index -> candidate number: a list, read in C by itemgetter (stories_of)
+        self.story_of = [0] * (max(self.articles.numbers, default=-1) + 1)
+        for slot, story in zip(self.articles.numbers, story_numbers, strict=True):
+            self.story_of[slot] = story
         self.outlets = [len(c.story.outlets) for c in self.candidates]
         self.canonical_source = [c.story.article.source for c in self.candidates]
         self._ages = [-c.story.first_published.timestamp() for c in self.candidates]  # ascending
@@ -66,9 +69,12 @@ class Pool(Sequence[Candidate]):
     def __iter__(self) -> Iterator[Candidate]:
         return iter(self.candidates)
 
-    def stories_of(self, articles: Set[int]) -> list[int]:
+    def stories_of(self, articles: Bits) -> list[int]:
         """The candidates those articles belong to, newest first."""
-        return sorted(set(map(self.story_of.__getitem__, articles)))
+        slots = slots_of(articles)
+        if len(slots) < 2:  # itemgetter() needs an item, and gives one item bare
+            return [self.story_of[slot] for slot in slots]
+        return sorted(set(itemgetter(*slots)(self.story_of)))
 
     def published_since(self, cutoff: datetime) -> int:
         """How many candidates (the first ones) were first published at or after the cut-off."""
@@ -91,16 +97,16 @@ class TopicMatcher:
         self.source_tags = source_tags
         self.query: Query = parse_query(topic.query)
 
-    def admitted(self, index: Index) -> Set[int]:
+    def admitted(self, index: Index) -> Bits:
         """The articles from the topic's sources and tags (all of them when it names none)."""
-        admitted: Set[int] = index.everything
+        admitted = index.everything
         if self.topic.sources:
-            admitted = _union(index.with_source(s) for s in self.topic.sources)
+            admitted = union(index.with_source(s) for s in self.topic.sources)
         if self.topic.tags:
-            admitted = admitted & _union(index.with_tag(t) for t in self.topic.tags)
+            admitted = admitted & union(index.with_tag(t) for t in self.topic.tags)
         return admitted
 
-    def matching_articles(self, index: Index) -> Set[int]:
+    def matching_articles(self, index: Index) -> Bits:
         return self.query.select(index, self.admitted(index))
 
     def matches(self, candidate: Candidate) -> bool:
@@ -218,10 +224,6 @@ def _horizon(topics: Sequence[TopicConfig], now: datetime) -> datetime | None:
     """The oldest first publication any of the topics accepts (None: no limit)."""
     ages = [topic.max_age for topic in topics]
     return None if not ages or None in ages else now - max(age for age in ages if age is not None)
-
-
-def _union(sets: Iterator[frozenset[int]]) -> frozenset[int]:
-    return frozenset().union(*sets)
 
 
 def _diversify(chosen: list[int], source_of: list[str], per_source_max: int, enough: int) -> list[int]:

@@ -20,8 +20,9 @@ match "warning"; ``kyiv`` matches "Kyïv"); a "phrase" matches those words in a 
     url:                         a substring of the canonical URL
 
 ``/regex/`` is a Python regex searched, case-insensitively, in the plain text of title, summary and content
-as written (accents are not folded: ``/ky[iï]v/``). It tests articles one by one (about 10 µs each), so pair
-it with a word that narrows the search: ``kyiv /winter (storm|blackout)s?/``.
+as written (accents are not folded: ``/ky[iï]v/``). It tests articles one by one (about 10 µs each, once per
+article version while the index is kept), so pair it with a word that narrows the search:
+``kyiv /winter (storm|blackout)s?/``.
 Against catastrophic backtracking a pattern is limited to 200 characters and may not nest repetition
 (``(a+)+``, ``(\\w*\\s?)*``) or use backreferences; that rejects the classic exponential shapes, not every
 slow pattern.
@@ -31,12 +32,12 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Set
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from feeder.topics.index import Index, Term
+from feeder.topics.index import Bits, Index, Term
 from feeder.topics.text import Searchable, fold, words
 
 FIELDS = ("title", "author", "source", "tag", "category", "lang", "url")
@@ -65,11 +66,12 @@ class Node(ABC):
         return 1
 
     @abstractmethod
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         """The article numbers among ``within`` that match."""
 
-    def vocabulary(self) -> Iterator[Term]:
-        """Terms this node will ask the index for (so it keeps what it learnt about those, and only those)."""
+    def vocabulary(self) -> Iterator[Hashable]:
+        """Terms and tests this node will ask the index for (so it keeps what it learnt about those, and
+        only those)."""
         return iter(())
 
     @abstractmethod
@@ -78,7 +80,7 @@ class Node(ABC):
 
 
 class Everything(Node):
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         return within
 
     def describe(self) -> str:
@@ -91,10 +93,10 @@ class Words(Node):
 
     term: Term
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
-        return index.with_term(self.term) & within  # set & set walks the smaller one
+    def select(self, index: Index, within: Bits) -> Bits:
+        return index.with_term(self.term) & within
 
-    def vocabulary(self) -> Iterator[Term]:
+    def vocabulary(self) -> Iterator[Hashable]:
         return iter((self.term,))
 
     def describe(self) -> str:
@@ -110,7 +112,7 @@ class InField(Node):
     field: str
     terms: tuple[str, ...]
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         return index.with_words_in(self.field, self.terms) & within
 
     def describe(self) -> str:
@@ -124,7 +126,7 @@ class Exact(Node):
     field: str
     value: str
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         lookup = {"source": index.with_source, "tag": index.with_tag, "lang": index.with_language}[self.field]
         return lookup(self.value) & within
 
@@ -139,8 +141,15 @@ class UrlPart(Node):
     def cost(self) -> int:
         return 3
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
-        return index.scan(within, lambda doc: self.part in doc.folded_url)
+    def select(self, index: Index, within: Bits) -> Bits:
+        return index.scan(self.key, within, lambda doc: self.part in doc.folded_url)
+
+    @property
+    def key(self) -> Hashable:
+        return ("url", self.part)
+
+    def vocabulary(self) -> Iterator[Hashable]:
+        return iter((self.key,))
 
     def describe(self) -> str:
         return f'url:"{self.part}"'
@@ -153,9 +162,16 @@ class Pattern(Node):
     def cost(self) -> int:
         return 10
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         search = self.pattern.search
-        return index.scan(within, lambda doc: search(doc.text) is not None)
+        return index.scan(self.key, within, lambda doc: search(doc.text) is not None)
+
+    @property
+    def key(self) -> Hashable:
+        return ("regex", self.pattern.pattern)  # always compiled with the same flags
+
+    def vocabulary(self) -> Iterator[Hashable]:
+        return iter((self.key,))
 
     def describe(self) -> str:
         return f"/{self.pattern.pattern}/"
@@ -168,10 +184,10 @@ class Not(Node):
     def cost(self) -> int:
         return self.inner.cost() + 1
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
-        return within - self.inner.select(index, within)
+    def select(self, index: Index, within: Bits) -> Bits:
+        return within & ~self.inner.select(index, within)
 
-    def vocabulary(self) -> Iterator[Term]:
+    def vocabulary(self) -> Iterator[Hashable]:
         return self.inner.vocabulary()
 
     def describe(self) -> str:
@@ -185,14 +201,14 @@ class And(Node):
     def cost(self) -> int:
         return min(p.cost() for p in self.parts)
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
+    def select(self, index: Index, within: Bits) -> Bits:
         for part in sorted(self.parts, key=lambda p: p.cost()):
             if not within:
                 break
             within = part.select(index, within)
         return within
 
-    def vocabulary(self) -> Iterator[Term]:
+    def vocabulary(self) -> Iterator[Hashable]:
         return (term for part in self.parts for term in part.vocabulary())
 
     def describe(self) -> str:
@@ -206,16 +222,13 @@ class Or(Node):
     def cost(self) -> int:
         return max(o.cost() for o in self.options)
 
-    def select(self, index: Index, within: Set[int]) -> Set[int]:
-        found: set[int] = set()
+    def select(self, index: Index, within: Bits) -> Bits:
+        found: Bits = 0
         for option in sorted(self.options, key=lambda o: o.cost()):
-            # An article an earlier option took need not be tested again by a scan; a lookup is cheaper
-            # than the set difference, so lookups see everything.
-            scans = option.cost() >= 3 and found
-            found |= option.select(index, within - found if scans else within)
+            found |= option.select(index, within & ~found)  # what an earlier option took is not tested again
         return found
 
-    def vocabulary(self) -> Iterator[Term]:
+    def vocabulary(self) -> Iterator[Hashable]:
         return (term for option in self.options for term in option.vocabulary())
 
     def describe(self) -> str:
@@ -232,10 +245,10 @@ class Query:
     text: str
     root: Node
 
-    def select(self, index: Index, within: Set[int] | None = None) -> Set[int]:
+    def select(self, index: Index, within: Bits | None = None) -> Bits:
         return self.root.select(index, index.everything if within is None else within)
 
-    def vocabulary(self) -> frozenset[Term]:
+    def vocabulary(self) -> frozenset[Hashable]:
         return frozenset(self.root.vocabulary())
 
     def matches(self, doc: Searchable) -> bool:

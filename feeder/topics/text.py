@@ -43,10 +43,12 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(fold(text)))
 
 
-# Bytes that end a word once text is lower case and UTF-8: every ASCII byte but a-z, 0-9 and "_" (what \w
-# matches in ASCII). Bytes of other characters are kept: a token holding any is refolded by _odd_words().
+# UTF-8 text to lower-case ASCII words: A-Z to a-z, and a space for every ASCII byte but letters, digits and "_"
+# (what \w matches in ASCII). Bytes of other characters are kept: a token holding any is refolded by
+# _odd_words(), case and all, so str.lower() (slow on non-ASCII text) is not needed.
 _ASCII_BREAKS = bytes(
-    byte if chr(byte) in "abcdefghijklmnopqrstuvwxyz0123456789_" or byte >= 0x80 else 0x20 for byte in range(256))
+    byte if byte >= 0x80 else ord(chr(byte).lower()) if chr(byte).lower() in "abcdefghijklmnopqrstuvwxyz0123456789_"
+    else 0x20 for byte in range(256))
 _ODD_CACHE_SIZE = 100_000  # distinct non-ASCII tokens remembered; real text repeats them (names, curly quotes, dashes)
 _odd_cache: dict[bytes, tuple[bytes, ...]] = {}
 
@@ -54,7 +56,7 @@ _odd_cache: dict[bytes, tuple[bytes, ...]] = {}
 def word_set(text: str) -> set[bytes]:
     """``{w.encode() for w in words(text)}``, several times faster: the index reads every stored article.
 
-    Most of a text is ASCII: lower(), UTF-8 and a byte table cut it into words in C. Only the few distinct
+    Most of a text is ASCII: UTF-8 and a byte table cut it into lower-case words in C. Only the few distinct
     tokens holding other characters (accents, typographic quotes, dashes, other scripts) go through fold()
     and the word regex, each once (remembered).
     """
@@ -84,7 +86,7 @@ def holds_phrase(text: str, phrase: tuple[str, ...]) -> bool:
     except when the text holds non-ASCII characters (which could hide or break the phrase) and no plain
     ASCII occurrence was found.
     """
-    split = _utf8(text.lower()).translate(_ASCII_BREAKS)
+    split = _utf8(text).translate(_ASCII_BREAKS)
     pattern = _phrase_pattern(phrase)
     if pattern is not None:
         if pattern.search(split):
@@ -104,8 +106,8 @@ def _phrase_pattern(phrase: tuple[str, ...]) -> re.Pattern[bytes] | None:
 
 
 def _split(text: str) -> list[bytes]:
-    """Lower-case UTF-8 tokens, split at every ASCII byte that is not a word character."""
-    return _utf8(text.lower()).translate(_ASCII_BREAKS).split()
+    """UTF-8 tokens, split at every ASCII byte that is not a word character, ASCII letters in lower case."""
+    return _utf8(text).translate(_ASCII_BREAKS).split()
 
 
 def _utf8(text: str) -> bytes:
