@@ -129,3 +129,12 @@ def test_anything_unsafe_or_unfinished_goes_to_the_sanitiser() -> None:
         '<a href="https://a.example/">no rel</a>', "<style>p{}</style>", "<table><tr><td>x</td></tr></table>",
     ]:
         assert not is_sanitised(markup), markup
+
+
+def test_every_ascii_control_but_tab_and_newline_goes_to_nh3() -> None:
+    """The ASCII check (a byte deletion) refuses what str.isprintable, which non-ASCII markup still uses, does."""
+    for code in range(128):
+        markup = f"<p>a{chr(code)}b</p>"
+        if (code < 32 and code not in (9, 10)) or code == 127:
+            assert not is_sanitised(markup), code
+        assert not is_sanitised(markup) or sanitise_html(markup, BASES[0]) == markup, code

@@ -90,6 +90,9 @@ class RenderCache:
     each time). Only the stories the last publish used are kept, so it never outgrows the feeds."""
 
     entries: dict[str, RenderedEntry] = field(default_factory=dict)
+    # Per topic, the stories it was last published from and their entry keys, with what else the keys
+    # hash (base URL, outlets): equal stories give the same keys without deriving one per story again.
+    topics: dict[str, tuple[object, tuple[Story, ...], list[str]]] = field(default_factory=dict)
     _used: set[str] = field(default_factory=set)
 
     def keep(self, keys: Iterable[str]) -> None:
@@ -107,6 +110,17 @@ class RenderCache:
         """Forget entries no feed used since the last sweep."""
         self.entries = {key: value for key, value in self.entries.items() if key in self._used}
         self._used = set()
+
+    def story_keys(self, slug: str, context: object, stories: tuple[Story, ...],
+                   derive: Callable[[Story], str]) -> list[str]:
+        """The entry keys of a topic's stories, remembered from its last publish when the stories are equal
+        (a tuple comparison: the same Story objects, as a daemon that did not reload, compare at once)."""
+        known = self.topics.get(slug)
+        if known is not None and known[0] == context and known[1] == stories:
+            return known[2]
+        keys = [derive(story) for story in stories]
+        self.topics[slug] = (context, stories, keys)
+        return keys
 
 
 _CACHE = RenderCache()
@@ -182,9 +196,11 @@ class Publisher:
     def json_feed(self, feed: TopicFeed) -> bytes:
         return self._json_feed(feed, self._entries(feed))
 
-    def documents(self, feed: TopicFeed) -> tuple[bytes, bytes, bytes]:
-        """The topic's Atom, RSS and JSON Feed documents (in FORMATS order), each entry looked up once."""
-        entries = self._entries(feed)
+    def documents(self, feed: TopicFeed, keys: Sequence[str] | None = None) -> tuple[bytes, bytes, bytes]:
+        """The topic's Atom, RSS and JSON Feed documents (in FORMATS order), each entry looked up once
+        (by ``keys``, its stories' entry keys, when known)."""
+        entries = self._entries(feed) if keys is None else [
+            self.rendered(story, key) for story, key in zip(feed.stories, keys, strict=True)]
         updated = feed.updated  # a walk over every entry: once for both heads
         return (self._atom(self.head(feed, "atom", updated), entries),
                 self._rss(self.head(feed, "rss", updated), entries), self._json_feed(feed, entries))
@@ -220,9 +236,10 @@ class Publisher:
         items = b",\n".join(e.json for e in entries)
         return b"".join([f'{head[:-1]},"items":[\n'.encode(), items, b"\n]}\n"])
 
-    def rendered(self, story: Story) -> RenderedEntry:
-        """A story in every format, from the cache when nothing it shows has changed."""
-        return self.cache.entry(self._entry_key(story), lambda: self._render_entry(story))
+    def rendered(self, story: Story, key: str | None = None) -> RenderedEntry:
+        """A story in every format, from the cache when nothing it shows has changed (``key``: its entry
+        key, when already known)."""
+        return self.cache.entry(key or self._entry_key(story), lambda: self._render_entry(story))
 
     def _entry_key(self, story: Story) -> str:
         """A digest of everything the story's entry is made from. Remembered per Story object for this
@@ -378,9 +395,12 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
     def write_all(self, feeds: Sequence[TopicFeed]) -> list[str]:
         """Write every topic plus the OPML, index and icon; returns the slugs whose feeds changed."""
         memo = TopicMemo.load(self.config.state_dir / MEMO_NAME)
-        digests = {f.topic.slug: self._digest(f) for f in feeds}
+        keys = {f.topic.slug: self._story_keys(f) for f in feeds}
+        digests = {f.topic.slug: self._digest(f, keys[f.topic.slug]) for f in feeds}
+        self.cache.topics = {slug: self.cache.topics[slug] for slug in keys}  # removed topics forgotten
         with AtomicBatch() as batch:
-            changed = [f.topic.slug for f in feeds if self._write_topic(f, digests[f.topic.slug], memo, batch)]
+            changed = [f.topic.slug for f in feeds
+                       if self._write_topic(f, digests[f.topic.slug], keys[f.topic.slug], memo, batch)]
             batch.write(self.config.public_dir / "topics.opml", self.opml([f.topic for f in feeds]))
             batch.write(self.config.public_dir / "index.html", self.index_html(feeds))
             batch.write(self.config.public_dir / ICON_NAME, ICON_SVG)
@@ -393,21 +413,25 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
     def _paths(self, slug: str) -> list[Path]:
         return [self.config.public_dir / "topics" / f"{slug}.{fmt}" for fmt in FORMATS]
 
-    def _write_topic(self, feed: TopicFeed, digest: str, memo: TopicMemo, batch: AtomicBatch) -> bool:
+    def _write_topic(self, feed: TopicFeed, digest: str, keys: list[str], memo: TopicMemo,
+                     batch: AtomicBatch) -> bool:
         """Render one topic in every format into the batch; True when any file changed."""
         if memo.current(feed.topic.slug, digest, self._paths(feed.topic.slug)):
             # Same input, files untouched since: rendering would give the same bytes again.
-            self.cache.keep(self._entry_key(s) for s in feed.stories)
+            self.cache.keep(keys)
             return False
         paths = self._paths(feed.topic.slug)
-        return any([batch.write(path, data) for path, data in zip(paths, self.documents(feed), strict=True)])
+        return any([batch.write(path, data) for path, data in zip(paths, self.documents(feed, keys), strict=True)])
 
-    def _digest(self, feed: TopicFeed) -> str:
-        """Everything a topic's files are made from, hashed: equal digests mean equal bytes."""
+    def _story_keys(self, feed: TopicFeed) -> list[str]:
+        return self.cache.story_keys(feed.topic.slug, (self.base_url, self._outlets), feed.stories, self._entry_key)
+
+    def _digest(self, feed: TopicFeed, keys: list[str]) -> str:
+        """Everything a topic's files are made from (``keys``: its entries'), hashed: equal digests mean
+        equal bytes."""
         digest = hashlib.blake2b(digest_size=16)
         digest.update(repr((feed.topic, self.base_url, self.hub, self.config.title, _RENDERER)).encode())
-        for story in feed.stories:
-            digest.update(self._entry_key(story).encode())
+        digest.update("".join(keys).encode())
         return digest.hexdigest()
 
     def _remove_stale(self, feeds: Sequence[TopicFeed]) -> None:

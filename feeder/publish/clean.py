@@ -96,7 +96,12 @@ def _printable(markup: str) -> bool:
     """No character but newline and tab that str.isprintable refuses. That refuses what nh3 rewrites or
     drops (controls, CR, which the HTML parser makes LF, a raw no-break space, a byte order mark) and more
     (format characters, other spaces): those rarer texts go to nh3."""
+    if markup.isascii():  # known without a scan; then deleting bytes is a C loop ~5x quicker than isprintable
+        return len(markup.encode().translate(None, _ASCII_CONTROLS)) == len(markup)
     return markup.isprintable() or markup.replace("\n", " ").replace("\t", " ").isprintable()
+
+
+_ASCII_CONTROLS = bytes([*range(0x09), *range(0x0B, 0x20), 0x7F])  # all isprintable refuses in ASCII, less tab, LF
 
 
 def _nests_plainly(markup: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache
 from json.encoder import encode_basestring
 from typing import NamedTuple
 
@@ -152,17 +153,29 @@ def _atom_entry(view: EntryView, shared: _Shared) -> bytes:
         parts.append(f'    <summary type="html">{shared.summary}</summary>\n')
     for category in view.categories:
         parts.append(f'    <category term="{xml_attr(category)}"/>\n')
-    parts.append(f"    <published>{shared.published}</published>\n    <source>\n")
-    if view.outlet_name:
-        parts.append(f"      <title>{xml_text(view.outlet_name)}</title>\n")
-    # RFC 4287 4.2.11: the source feed's id and updated too (the W3C validator warns without them).
-    parts.append(f'      <link href="{xml_attr(view.outlet_page)}" rel="alternate" type="text/html"/>\n'
-                 f"      <id>{xml_text(view.outlet_feed or view.outlet_page)}</id>\n")
-    if view.outlet_feed:
-        parts.append(f'      <link href="{xml_attr(view.outlet_feed)}" rel="self"/>\n')
+    parts.append(f"    <published>{shared.published}</published>\n")
+    parts.append(_atom_source(view.outlet_name, view.outlet_page, view.outlet_feed))
     # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
     parts.append(f"      <updated>{shared.source_updated}</updated>\n    </source>\n  </entry>\n")
     return "".join(parts).encode()
+
+
+# An outlet's parts of an entry are the same in each of its entries: escaped once per outlet, not per entry.
+@lru_cache(maxsize=4096)
+def _atom_source(name: str, page: str, feed: str) -> str:
+    """An Atom <source> up to its <updated>. RFC 4287 4.2.11: the source feed's id and updated too (the W3C
+    validator warns without them)."""
+    title = f"      <title>{xml_text(name)}</title>\n" if name else ""
+    self_link = f'      <link href="{xml_attr(feed)}" rel="self"/>\n' if feed else ""
+    return (f"    <source>\n{title}"
+            f'      <link href="{xml_attr(page)}" rel="alternate" type="text/html"/>\n'
+            f"      <id>{xml_text(feed or page)}</id>\n{self_link}")
+
+
+@lru_cache(maxsize=4096)
+def _rss_source(name: str, page: str, feed: str) -> str:
+    """An RSS <source>: its url names the source's feed."""
+    return f'      <source url="{xml_attr(feed or page)}">{xml_text(name)}</source>\n'
 
 
 def _rss_item(view: EntryView, shared: _Shared) -> bytes:
@@ -177,10 +190,8 @@ def _rss_item(view: EntryView, shared: _Shared) -> bytes:
     parts.append(f'      <guid isPermaLink="false">{shared.id}</guid>\n')
     for category in view.categories:
         parts.append(f"      <category>{xml_text(category)}</category>\n")
-    # <source url> names the source's feed.
-    parts.append(f"      <pubDate>{rss_date(view.published)}</pubDate>\n"
-                 f'      <source url="{xml_attr(view.outlet_feed or view.outlet_page)}">'
-                 f"{xml_text(view.outlet_name)}</source>\n    </item>\n")
+    parts += [f"      <pubDate>{rss_date(view.published)}</pubDate>\n",
+              _rss_source(view.outlet_name, view.outlet_page, view.outlet_feed), "    </item>\n"]
     return "".join(parts).encode()
 
 
