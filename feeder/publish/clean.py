@@ -96,7 +96,7 @@ def _printable(markup: str) -> bool:
     """No character but newline and tab that str.isprintable refuses. That refuses what nh3 rewrites or
     drops (controls, CR, which the HTML parser makes LF, a raw no-break space, a byte order mark) and more
     (format characters, other spaces): those rarer texts go to nh3."""
-    if markup.isascii():  # known without a scan; then deleting bytes is a C loop ~5x quicker than isprintable
+    if markup.isascii():  # a C check; then deleting bytes is one C pass over the text
         return len(markup.encode().translate(None, _ASCII_CONTROLS)) == len(markup)
     return markup.isprintable() or markup.replace("\n", " ").replace("\t", " ").isprintable()
 
