@@ -3,10 +3,11 @@
     cd <repo> && PYTHONPATH=$PWD .venv/bin/python bench/publish.py [--topics 100] [--entries 200]
 
 1. Publishing N topics x M entries (3 formats each, plus OPML, index, icon) into a fresh folder:
-   cold (nothing rendered yet in this process), unchanged (same process), one new story in every topic,
-   and a restart (new process state, the files on disk already current). Wall and CPU (process) time: the
-   machine may be shared. Article HTML is what the store holds, already sanitised at ingest (normalise);
-   --unsanitised gives the publisher markup an older sanitiser left, which it must sanitise again.
+   cold (nothing rendered yet in this process), unchanged (same process; then fresh equal story objects,
+   as the daemon reads them from the store), one new story in every topic, and a restart (new process
+   state, the files on disk already current). Wall and CPU (process) time: the machine may be shared.
+   Article HTML is what the store holds, already sanitised at ingest (normalise); --unsanitised gives the
+   publisher markup an older sanitiser left, which it must sanitise again.
 2. Requests/s for one topic feed served by uvicorn on 127.0.0.1 (in a child process, so the client's
    Python does not share its GIL), with and without If-None-Match; httpx with a bounded worker pool,
    bounded in request count and seconds.
@@ -80,6 +81,9 @@ def bench_publish(folder: Path, topics: int, entries: int, unsanitised: bool) ->
     print(f"publishing {topics} topics x {entries} entries (Atom + RSS + JSON Feed each, fsync'd; HTML {html}):")
     timed("cold: first publish, nothing cached", Publisher(config, SOURCES, cache), feeds)
     timed("unchanged, same process", Publisher(config, SOURCES, cache), feeds)
+    # The daemon reads its stories from the store at each publish: equal values, new objects.
+    fresh = make_feeds(topics, entries, UNSANITISED if unsanitised else PARAGRAPH)
+    timed("unchanged, fresh story objects (as stored)", Publisher(config, SOURCES, cache), fresh)
     grown = [replace(f, stories=(story(10**7 + i, article("wire", 10**7 + i, 10**4)), *f.stories[:-1]))
              for i, f in enumerate(feeds)]
     timed("one new story in every topic", Publisher(config, SOURCES, cache), grown)

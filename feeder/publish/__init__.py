@@ -113,8 +113,9 @@ class RenderCache:
 
     def story_keys(self, slug: str, context: object, stories: tuple[Story, ...],
                    derive: Callable[[Story], str]) -> list[str]:
-        """The entry keys of a topic's stories, remembered from its last publish when the stories are equal
-        (a tuple comparison: the same Story objects, as a daemon that did not reload, compare at once)."""
+        """The entry keys of a topic's stories, remembered from its last publish when the stories are equal.
+        Comparing equal stories is far cheaper than deriving their keys, even as fresh objects from the store
+        (bench/publish.py: "unchanged, fresh story objects")."""
         known = self.topics.get(slug)
         if known is not None and known[0] == context and known[1] == stories:
             return known[2]
@@ -199,14 +200,15 @@ class Publisher:
     def documents(self, feed: TopicFeed, keys: Sequence[str] | None = None) -> tuple[bytes, bytes, bytes]:
         """The topic's Atom, RSS and JSON Feed documents (in FORMATS order), each entry looked up once
         (by ``keys``, its stories' entry keys, when known)."""
-        entries = self._entries(feed) if keys is None else [
-            self.rendered(story, key) for story, key in zip(feed.stories, keys, strict=True)]
+        entries = self._entries(feed, keys)
         updated = feed.updated  # a walk over every entry: once for both heads
         return (self._atom(self.head(feed, "atom", updated), entries),
                 self._rss(self.head(feed, "rss", updated), entries), self._json_feed(feed, entries))
 
-    def _entries(self, feed: TopicFeed) -> list[RenderedEntry]:
-        return [self.rendered(s) for s in feed.stories]
+    def _entries(self, feed: TopicFeed, keys: Sequence[str] | None = None) -> list[RenderedEntry]:
+        if keys is None:
+            return [self.rendered(story) for story in feed.stories]
+        return [self.rendered(story, key) for story, key in zip(feed.stories, keys, strict=True)]
 
     # Each document is one join of its parts: no copy of a whole document is made twice.
     @staticmethod
