@@ -208,3 +208,17 @@ def test_workers_sharing_a_database_merge_each_others_stories(database_url: str)
     assert [s.outlets for s in worker_a.recent_stories(10)] == [("a", "b")]
     worker_a.close()
     worker_b.close()
+
+
+def test_article_versions_name_each_article_its_story_and_content(store: Store) -> None:
+    """What a restarted Curator compares with its snapshot: an edit changes the content hash, a merge
+    names the story joined."""
+    dedup = Deduplicator()
+    ingest(store, dedup, [article("bbc", "1", "Storm hits coast", T0)])
+    ingest(store, dedup, [article("cnn", "9", "Storm hits coast", T0)])
+    before = store.article_versions()
+    assert len(before) == 2 and len({story for story, _ in before.values()}) == 1
+    ingest(store, dedup, [article("bbc", "1", "Storm hits coast", T0, summary="Update: roads closed.")])
+    after = store.article_versions()
+    assert after.keys() == before.keys()
+    assert [after[i] != before[i] for i in sorted(before)] == [True, False]

@@ -200,6 +200,13 @@ class Store:
             story_rows.sort(key=lambda row: (row["first_published"], row["id"]), reverse=True)
             return _with_articles(conn, story_rows)
 
+    def article_versions(self) -> dict[int, tuple[int, str]]:
+        """Every stored article's id -> (story id, content hash): what tells a restarted Curator which
+        stories changed while it was down (feeder.topics.Curator.restore)."""
+        query = select(articles.c.id, articles.c.story_id, articles.c.content_hash)
+        with self.engine.connect() as conn:
+            return {article_id: (story_id, digest) for article_id, story_id, digest in conn.execute(query)}
+
     def counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             return {

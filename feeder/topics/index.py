@@ -19,13 +19,17 @@ from functools import cached_property, reduce
 from itertools import chain, compress
 from operator import or_
 from sys import getsizeof
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple, TypeVar, cast
 
 from feeder.topics.text import Searchable, fold_short, holds_phrase, spaced, spaced_words, word_set
 
 Bits = int  # a set of slots: bit i set when slot i is in it
 NOWHERE: Bits = 0
 K = TypeVar("K")
+# WordIndex.snapshot(): slots, postings, title postings, field postings (each list as array bytes), tested
+# (key, key is a Term, tested, passed), converted (key, bits, count), next slot, stale count
+Snapshot = tuple[dict[Hashable, int], dict[bytes, bytes], dict[bytes, bytes], dict[tuple[str, str], bytes],
+                 list[tuple[Hashable, bool, Bits, Bits]], list[tuple[tuple[str, Hashable], Bits, int]], int, int]
 
 
 class Term(NamedTuple):
@@ -184,6 +188,28 @@ class WordIndex:
         for key in [key for key in self._converted if key[0] != "field" and key not in words]:
             del self._converted[key]
 
+    def snapshot(self) -> Snapshot:
+        """What the index knows, as plain values that marshal can write (feeder.topics.snapshot)."""
+        tested = [(tuple(key) if isinstance(key, Term) else key, isinstance(key, Term), memo.tested, memo.passed)
+                  for key, memo in self._tested.items()]
+        converted = [(key, memo.bits, memo.count) for key, memo in self._converted.items()]
+        return (self._slots, _as_bytes(self._postings), _as_bytes(self._titles), _as_bytes(self._fields),
+                tested, converted, self._next, self._stale)
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Snapshot) -> WordIndex:
+        """The index a snapshot() was taken of."""
+        index = cls()
+        slots, postings, titles, fields, tested, converted, index._next, index._stale = snapshot
+        index._slots = slots
+        index._postings = defaultdict(_slots, _as_arrays(postings))
+        index._titles = defaultdict(_slots, _as_arrays(titles))
+        index._fields = defaultdict(_slots, _as_arrays(fields))
+        index._tested = {Term(*cast(tuple[tuple[str, ...], bool], key)) if is_term else key: _Tested(found, passed)
+                         for key, is_term, found, passed in tested}
+        index._converted = {key: _Converted(bits, count) for key, bits, count in converted}
+        return index
+
     def _holding_all(self, term: Term) -> Bits:
         """The slots that hold all the term's words."""
         return reduce(int.__and__, (self.with_word(word, term.in_title) for word in set(term.words)))
@@ -311,6 +337,14 @@ def _compacted(postings: dict[K, array[int]], live: Set[int]) -> dict[K, array[i
 
 def _slots() -> array[int]:
     return array("I")
+
+
+def _as_bytes(postings: dict[K, array[int]]) -> dict[K, bytes]:
+    return {key: slots.tobytes() for key, slots in postings.items()}
+
+
+def _as_arrays(postings: dict[K, bytes]) -> dict[K, array[int]]:
+    return {key: array("I", slots) for key, slots in postings.items()}
 
 
 def union(sets: Iterable[Bits]) -> Bits:
