@@ -23,15 +23,18 @@ from feeder.dedup import Deduplicator, make_deduplicator
 from feeder.fetch import Fetcher, FetchError, FetchResult, after_failure, after_success
 from feeder.model import Article, ParsedFeed, SourceState
 from feeder.parse.worker import leave_signals_to_the_parent, normalise_all, parse_and_normalise
-from feeder.publish import Publisher, SourceInfo, TopicFeed
+from feeder.publish import Publisher, SourceInfo, TopicFeed, write_atomically
 from feeder.store import IngestResult, Store
 from feeder.topics import Curator
+from feeder.topics.snapshot import decode, encode
 
 log = logging.getLogger("feeder.ingest")
 R = TypeVar("R")
 T = TypeVar("T")
 PROCESS_PARSING_FROM = 50  # web sources from which parsing gets processes of its own
 STORY_POOL = 5000  # most recent stories read at each publish (a topic keeps its older entries: Curator)
+TOPICS_SNAPSHOT = "topics.snapshot"  # in state_dir: the Curator's words and entries, for the next start
+SNAPSHOT_EVERY = 600.0  # seconds between snapshots (and one after a start's first publish)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class Pipeline:
         self.store.load_dedup_window(self.dedup)
         # Keeps each stored article's words between publishes; new topics search the whole store.
         self.curator = Curator(store)
+        self._snapshot_at: float | None = None  # monotonic time of the last snapshot; None: not restored yet
         self.states = _BatchWriter(self.writer, self._save_states)
         self.ingests = _BatchWriter(self.writer, self._ingest_many)
 
@@ -240,8 +244,40 @@ class Pipeline:
     def topic_feeds(self, now: datetime | None = None) -> list[TopicFeed]:
         now = now or datetime.now(UTC)
         tags = {s.name: s.tags for s in self.config.sources}
+        if self._snapshot_at is None:
+            self._restore_topics(tags)
+        # Versions read before the publish: whatever another worker changes during it counts as changed.
+        versions = self.store.article_versions() if self._snapshot_due() else None
         chosen = self.curator.curate(self.config.topics, self.store.recent_stories(STORY_POOL), tags, now)
+        if versions is not None:
+            self._save_topics(versions, tags)
         return [TopicFeed(topic, tuple(stories)) for topic, stories in zip(self.config.topics, chosen, strict=True)]
+
+    def _restore_topics(self, tags: dict[str, tuple[str, ...]]) -> None:
+        """Start the Curator from the last snapshot, if there is one this process can trust."""
+        self._snapshot_at = float("-inf")  # the first publish saves one, restored or not
+        path = self.config.state_dir / TOPICS_SNAPSHOT
+        try:
+            snapshot = decode(path.read_bytes())
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("topic snapshot %s unreadable (%s); reading every article", path, exc)
+            return
+        if snapshot is None:
+            log.info("topic snapshot %s is from other code or damaged; reading every article", path)
+            return
+        self.curator.restore(snapshot, self.store.article_versions(), tags)
+
+    def _snapshot_due(self) -> bool:
+        return self._snapshot_at is not None and time.monotonic() - self._snapshot_at >= SNAPSHOT_EVERY
+
+    def _save_topics(self, versions: dict[int, tuple[int, str]], tags: dict[str, tuple[str, ...]]) -> None:
+        try:
+            write_atomically(self.config.state_dir / TOPICS_SNAPSHOT, encode(self.curator.snapshot(versions, tags)))
+        except OSError as exc:  # a full disk must not stop publishing: the next start reads more, that is all
+            log.warning("topic snapshot not written: %s", exc)
+        self._snapshot_at = time.monotonic()
 
     def publisher(self) -> Publisher:
         states = self.store.source_states()

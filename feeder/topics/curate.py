@@ -15,7 +15,7 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import Protocol
+from typing import Any, Protocol
 
 from feeder.config import TopicConfig
 from feeder.model import Story
@@ -138,6 +138,12 @@ class StoredStories(Protocol):
 
     def stories_by_id(self, ids: Iterable[int]) -> list[Story]: ...
 
+    def article_versions(self) -> Versions: ...
+
+
+# Every stored article's version: article id -> (story id, content hash), as Store.article_versions gives
+Versions = dict[int, tuple[int, str]]
+
 
 SEARCH_CHUNK = 5000  # stories read at a time when new topics search the whole store
 
@@ -157,14 +163,19 @@ class Curator:
         self.older_words = WordIndex()  # the older stored articles, read when new topics search the store
         self.store = store
         self.kept: dict[TopicConfig, frozenset[int]] = {}  # each topic's entries at the last publish (ids)
+        self._restored: dict[str, frozenset[int]] = {}  # kept, from a snapshot: by topic_key, until adopted
+        self._changed: set[int] = set()  # stories changed since the snapshot's publish, until one publish
 
     def curate(self, topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags: SourceTags,
                now: datetime) -> list[list[Story]]:
         matchers = [TopicMatcher(topic, source_tags) for topic in topics]
         self.words.forget_checked_except({term for m in matchers for term in m.query.vocabulary()})
         recent = {s.id for s in stories}  # the newest stored stories, when a store gives them
+        self._adopt_restored(topics)
         if self.store is not None:
-            stories = self._with_stored(self.store, stories, self._kept_ids(topics))
+            stories = self._with_stored(self.store, stories, self._kept_ids(topics) | self._changed)
+            self._changed = set()
+            self._distrust_aged(topics, stories, now)
         pool = candidates(stories, source_tags, self.words)
         chosen = [select_stories(matcher, pool, now) for matcher in matchers]
         searching = [topic for topic, entries in zip(topics, chosen, strict=True)
@@ -176,6 +187,48 @@ class Curator:
                 chosen = [select_stories(matcher, pool, now) for matcher in matchers]
         self.kept = {topic: frozenset(s.id for s in entries) for topic, entries in zip(topics, chosen, strict=True)}
         return chosen
+
+    def snapshot(self, versions: Versions, source_tags: SourceTags) -> Any:
+        """What this Curator knows, as plain values (feeder.topics.snapshot encodes them). ``versions``: the
+        store's article versions, taken before the publish whose state this is, so that a restart can tell
+        what changed since (restore)."""
+        kept = [(topic_key(topic), sorted(ids)) for topic, ids in self.kept.items()]
+        return (self.words.snapshot(), self.older_words.snapshot(), kept, versions, dict(source_tags))
+
+    def restore(self, snapshot: Any, versions: Versions, source_tags: SourceTags) -> None:
+        """Start from what an earlier process knew (``snapshot()``), given the store's versions now.
+
+        The words are a cache keyed by article version: kept whatever changed. A topic's kept entries are
+        its best of all only while nothing above them changed; so the stories changed (new, edited, joined,
+        removed) since are read at the next publish as candidates, and a topic whose own entries changed,
+        or all topics when the sources' tags did, search the store again as new topics do.
+        """
+        words, older_words, kept, saved_versions, saved_tags = snapshot
+        self.words, self.older_words = WordIndex.from_snapshot(words), WordIndex.from_snapshot(older_words)
+        changed = _changed_stories(saved_versions, versions)
+        same_tags = saved_tags == {source: tuple(tags) for source, tags in source_tags.items()}
+        self._restored = {key: frozenset(ids) for key, ids in kept if same_tags and changed.isdisjoint(ids)}
+        self._changed = changed
+        self.kept = {}
+
+    def _adopt_restored(self, topics: Sequence[TopicConfig]) -> None:
+        """Restored entries become kept for the topics still configured as they were (then forgotten)."""
+        if self._restored:
+            for topic in topics:
+                ids = self._restored.get(topic_key(topic))
+                if ids is not None:
+                    self.kept[topic] = ids
+            self._restored = {}
+
+    def _distrust_aged(self, topics: Sequence[TopicConfig], stories: Sequence[Story], now: datetime) -> None:
+        """A topic ranked by coverage whose kept entry aged past its max_age searches again: a story ranked
+        below that entry may now be among its best, and be neither recent nor kept."""
+        published = {s.id: s.first_published for s in stories}
+        for topic in topics:
+            if topic.rank == "coverage" and topic.max_age is not None and topic in self.kept:
+                cutoff = now - topic.max_age
+                if any(published.get(i, cutoff) < cutoff for i in self.kept[topic]):
+                    del self.kept[topic]
 
     def _kept_ids(self, topics: Sequence[TopicConfig]) -> set[int]:
         """The stories the topics carried at the last publish (new topics: none)."""
@@ -212,6 +265,19 @@ def curate(topics: Sequence[TopicConfig], stories: Sequence[Story], source_tags:
            now: datetime) -> list[list[Story]]:
     """Every topic's entries from one set of stories: the articles are read and indexed once for all."""
     return Curator().curate(topics, stories, source_tags, now)
+
+
+def topic_key(topic: TopicConfig) -> str:
+    """A topic as a snapshot names it: its repr names every setting's value (strings, numbers, tuples of
+    strings, a timedelta), so keys are equal exactly when the topics are."""
+    return repr(topic)
+
+
+def _changed_stories(saved: Versions, now: Versions) -> set[int]:
+    """The stories with an article added, edited, moved or removed between two sets of versions."""
+    changed = {version[0] for article, version in now.items() if saved.get(article) != version}
+    changed.update(version[0] for article, version in saved.items() if now.get(article) != version)
+    return changed
 
 
 def _may_have_older_entries(topic: TopicConfig, entries: list[Story], recent: set[int]) -> bool:
