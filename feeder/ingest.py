@@ -20,9 +20,10 @@ from typing import Generic, TypeVar
 from feeder.collect import collect
 from feeder.config import Config, SourceConfig
 from feeder.dedup import Deduplicator, make_deduplicator
+from feeder.dedup.text import Words
 from feeder.fetch import Fetcher, FetchError, FetchResult, after_failure, after_success
 from feeder.model import Article, ParsedFeed, SourceState
-from feeder.parse.worker import leave_signals_to_the_parent, normalise_all, parse_and_normalise
+from feeder.parse.worker import leave_signals_to_the_parent, normalise_all, read_feed
 from feeder.publish import Publisher, SourceInfo, TopicFeed, write_atomically
 from feeder.store import IngestResult, Store
 from feeder.topics import Curator
@@ -35,6 +36,10 @@ PROCESS_PARSING_FROM = 50  # web sources from which parsing gets processes of it
 STORY_POOL = 5000  # most recent stories read at each publish (a topic keeps its older entries: Curator)
 TOPICS_SNAPSHOT = "topics.snapshot"  # in state_dir: the Curator's words and entries, for the next start
 SNAPSHOT_EVERY = 600.0  # seconds between snapshots (and one after a start's first publish)
+
+
+# What a refresh hands the store writer: source, its articles, when, and their titles' words if tokenised
+_Ingestion = tuple[str, list[Article], datetime, dict[str, Words]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +86,7 @@ class Pipeline:
         self.curator = Curator(store)
         self._snapshot_at: float | None = None  # monotonic time of the last snapshot; None: not restored yet
         self.states = _BatchWriter(self.writer, self._save_states)
-        self.ingests = _BatchWriter(self.writer, self._ingest_many)
+        self.ingests: _BatchWriter[_Ingestion, IngestResult] = _BatchWriter(self.writer, self._ingest_many)
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)
@@ -150,30 +155,31 @@ class Pipeline:
         if source.kind == "files":
             return await self._refresh_folder(source, state, now)
         read = self._read_feed if source.kind == "feed" and not source.full_text else self._read_collected
-        result, parsed, articles = await read(source, state, now)
+        result, parsed, articles, words = await read(source, state, now)
         interval = self.config.interval_of(source)
         if result.body is None:
             return RefreshOutcome(source.name, "not-modified"), after_success(state, result, interval, now, 0)
-        ingested = await self._ingest(source.name, articles, now)
+        ingested = await self._ingest(source.name, articles, now, words)
         state = after_success(state, result, interval, now, len(articles))
         state = replace(state, title=parsed.title or state.title, link=parsed.link or state.link)
         return _outcome(source.name, ingested), state
 
     async def _read_feed(self, source: SourceConfig, state: SourceState,
-                         now: datetime) -> tuple[FetchResult, ParsedFeed, list[Article]]:
-        """One document: fetched, then parsed and normalised in a single hop to the parse worker."""
+                         now: datetime) -> tuple[FetchResult, ParsedFeed, list[Article], dict[str, Words]]:
+        """One document: fetched, then parsed, normalised and its titles tokenised in a single hop to the
+        parse worker."""
         result = await self.fetcher.fetch(state.url, state.etag, state.last_modified)
         if result.body is None:
-            return result, ParsedFeed(), []
-        parsed, articles = await self._in(self.parser, parse_and_normalise, result.body, result.url,
-                                          result.content_type, source.name, now)
+            return result, ParsedFeed(), [], {}
+        parsed, articles, words = await self._in(self.parser, read_feed, result.body, result.url,
+                                                 result.content_type, source.name, now)
         if parsed.problem and not articles:
             raise FetchError(f"not a feed: {parsed.problem}" if "not a feed" not in parsed.problem
                              else parsed.problem, result.status)
-        return result, parsed, articles
+        return result, parsed, articles, words
 
     async def _read_collected(self, source: SourceConfig, state: SourceState,
-                              now: datetime) -> tuple[FetchResult, ParsedFeed, list[Article]]:
+                              now: datetime) -> tuple[FetchResult, ParsedFeed, list[Article], dict[str, Words]]:
         """Sources whose poll reads more than one document: sitemaps, listing pages, full-text feeds."""
 
         async def run_cpu(func: Callable[..., R], *args: object) -> R:
@@ -184,9 +190,9 @@ class Pipeline:
 
         collected = await collect(source, state.url, state.etag, state.last_modified, self.fetcher, run_cpu, known)
         if collected.result.body is None:
-            return collected.result, collected.feed, []
+            return collected.result, collected.feed, [], {}
         articles = await run_cpu(normalise_all, collected.feed, source.name, collected.result.url, now)
-        return collected.result, collected.feed, articles
+        return collected.result, collected.feed, articles, {}  # few articles: the store tokenises them
 
     async def _refresh_folder(self, source: SourceConfig, state: SourceState,
                               now: datetime) -> tuple[RefreshOutcome, SourceState]:
@@ -206,29 +212,32 @@ class Pipeline:
                 log.warning("source=%s skipped %s", source.name, line)
         return _outcome(source.name, ingested), state
 
-    async def _ingest(self, source: str, articles: list[Article], now: datetime) -> IngestResult:
-        return await self.ingests.submit((source, articles, now))
+    async def _ingest(self, source: str, articles: list[Article], now: datetime,
+                      words: dict[str, Words] | None = None) -> IngestResult:
+        return await self.ingests.submit((source, articles, now, words or {}))
 
     def _save_states(self, states: list[SourceState]) -> list[Exception | None]:
         self.store.save_source_states(states)
         return [None] * len(states)
 
-    def _ingest_many(self, batch: list[tuple[str, list[Article], datetime]]) -> list[IngestResult | Exception]:
+    def _ingest_many(self, batch: list[_Ingestion]) -> list[IngestResult | Exception]:
         """On the writer thread: the sources that queued up while the last batch was written, in one
         transaction (a cold run stores hundreds of small batches). If it fails, each source is tried
         alone, so that one source's bad data fails only that source."""
         priorities = {s.name: s.priority for s in self.config.sources}
-        now = max(when for _, _, when in batch)
-        sources = {source for source, _, _ in batch}
+        now = max(when for _, _, when, _ in batch)
+        sources = {source for source, _, _, _ in batch}
         if len(batch) > 1 and len(sources) == len(batch):
+            words = {title: found for _, _, _, each in batch for title, found in each.items()}
             try:
-                return list(self.store.ingest_many([(s, a) for s, a, _ in batch], self.dedup, priorities, now))
+                return list(self.store.ingest_many([(s, a) for s, a, _, _ in batch], self.dedup, priorities, now,
+                                                   words))
             except Exception:
                 self._rebuild_dedup()
         results: list[IngestResult | Exception] = []
-        for source, articles, when in batch:
+        for source, articles, when, words_of_one in batch:
             try:
-                results.append(self.store.ingest(source, articles, self.dedup, priorities, when))
+                results.append(self.store.ingest(source, articles, self.dedup, priorities, when, words_of_one))
             except Exception as exc:
                 self._rebuild_dedup()
                 results.append(exc)

@@ -417,8 +417,8 @@ def test_not_modified_costs_no_parse_and_changes_nothing(run: Run, capsys: pytes
     before_feed, before = feed.read_bytes(), run.status(capsys)
 
     parses: list[str] = []
-    real = feeder.ingest.parse_and_normalise
-    monkeypatch.setattr(feeder.ingest, "parse_and_normalise",
+    real = feeder.ingest.read_feed
+    monkeypatch.setattr(feeder.ingest, "read_feed",
                         lambda *args: parses.append(str(args[1])) or real(*args))
     run.once()
 

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from feeder.config import load_config
+from feeder.dedup.text import content_words
 from feeder.fetch import Fetcher
 from feeder.ingest import Pipeline
 from feeder.model import Article, RawEntry
 from feeder.normalise import to_article
-from feeder.parse.worker import parse_and_normalise
+from feeder.parse.worker import read_feed
 from feeder.store import IngestResult, Store
 from tests.conftest import write_config
 
@@ -84,9 +85,10 @@ def test_a_parse_worker_loads_neither_the_store_nor_the_publisher() -> None:
     feed = b'<rss version="2.0"><channel><title>t</title><item><title>Storm nears coast</title></item></channel></rss>'
     loaded = "sorted(m for m in __import__('sys').modules if m.startswith(('feeder', 'sqlalchemy', 'httpx')))"
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parsed, articles = pool.submit(parse_and_normalise, feed, "http://a.example/feed",
-                                       "application/rss+xml", "a", T0).result()
+        parsed, articles, words = pool.submit(read_feed, feed, "http://a.example/feed",
+                                              "application/rss+xml", "a", T0).result()
         modules = pool.submit(eval, loaded).result()
     assert [a.title for a in articles] == ["Storm nears coast"] and parsed.title == "t" and parsed.entries == ()
+    assert words == {"Storm nears coast": content_words("Storm nears coast")}  # tokenised there, for the store
     assert "feeder.parse.worker" in modules
     assert not {"feeder.ingest", "feeder.store", "feeder.publish", "sqlalchemy", "httpx"} & set(modules), modules

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from feeder.dedup import Deduplicator
+from feeder.dedup.text import content_words
 from feeder.model import Article, RawEntry, SourceState
 from feeder.normalise import to_article
 from feeder.store import Store
@@ -73,6 +74,22 @@ def test_same_headline_from_two_sources_is_one_story(store: Store) -> None:
     assert story.outlets == ("a", "b")
     assert story.article.source == "a"  # the earliest is canonical
     assert story.first_published == T0
+
+
+def test_titles_tokenised_elsewhere_are_what_the_store_compares(store: Store) -> None:
+    """A parse worker hands over each title's words (feeder.parse.worker.read_feed): the store matches with
+    them instead of tokenising again, so words that say the same news merge however the titles read."""
+    dedup = Deduplicator()
+    ingest(store, dedup, [article("a", "1", "Oil falls to $98", T0)])
+    reworded = article("b", "9", "Bridge reopens after repairs", T0 + timedelta(hours=1))
+    result = store.ingest("b", [reworded], dedup, {}, T0 + timedelta(days=1),
+                          {reworded.title: content_words("Oil falls to $98")})
+    assert (result.new, result.merged) == (1, 1)
+    # Words for another title change nothing: a title is looked up by its own text.
+    other = article("c", "5", "Storm nears coast", T0 + timedelta(hours=2))
+    result = store.ingest("c", [other], dedup, {}, T0 + timedelta(days=1),
+                          {"Something else": content_words("Oil falls to $98")})
+    assert (result.new, result.merged) == (1, 0)
 
 
 def test_reingesting_unchanged_articles_changes_nothing(store: Store) -> None:

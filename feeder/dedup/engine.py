@@ -26,7 +26,7 @@ from itertools import chain
 from typing import cast
 
 from feeder.dedup.score import Evidence, same_news, variants
-from feeder.dedup.text import content_words
+from feeder.dedup.text import Words, content_words
 from feeder.dedup.window import Window
 
 LEVELS = ("headline", "story")
@@ -56,6 +56,12 @@ class Headline:
     published: datetime
     url: str = ""
     summary: str = ""
+    # The title's content_words, when already worked out: a parse worker tokenises them off the store's
+    # thread, which a cold ingest keeps busiest (bench/ingest.py). None: tokenised here.
+    words: Words | None = None
+
+    def title_words(self) -> Words:
+        return self.words if self.words is not None else content_words(self.title)
 
 
 def _numbers_clash(numbers: set[int], words: Iterable[int], numeric: bytearray) -> bool:
@@ -136,9 +142,9 @@ class _Query:
 
     __slots__ = ("_total", "_weights", "codes", "names", "numbers", "numeric", "stems", "weigh", "words")
 
-    def __init__(self, title: str, window: Window) -> None:
+    def __init__(self, title_words: Words, window: Window) -> None:
         self.weigh = _Weights(window)  # shared with the candidates' words for this match
-        self.stems, self.names, self.numeric = content_words(title)
+        self.stems, self.names, self.numeric = title_words
         get = window.vocab.get
         # Unknown words get distinct negative ids: they cannot equal a window word, but may be a variant.
         self.words = words = [get(stem, -1 - at) for at, stem in enumerate(self.stems)]
@@ -197,7 +203,7 @@ class Deduplicator:
             seq = items.urls.get(url_digest(headline.url))
             if seq is not None and items.alive_within(seq, published):
                 return items.story[items.slot(seq)]
-        query = self._query(headline.title)
+        query = self._query(headline.title_words())
         found = self._best_headline_match(query, published)
         if found is not None or self.level == "headline":
             return found
@@ -208,7 +214,7 @@ class Deduplicator:
         published = headline.published.timestamp()
         items = self._items
         digest = url_digest(headline.url) if headline.url else None
-        seq = items.append(story_id, published, content_words(headline.title), digest)
+        seq = items.append(story_id, published, headline.title_words(), digest)
         self._added(seq, headline)
         if self.level == "story":
             profile = self._profiles.get(story_id)
@@ -224,7 +230,7 @@ class Deduplicator:
 
     def evidence(self, title: str, seq: int) -> Evidence:
         """How a headline compares with the window's headline ``seq`` (for fitting and explaining decisions)."""
-        return self._evidence(self._query(title), seq)
+        return self._evidence(self._query(content_words(title)), seq)
 
     def __len__(self) -> int:
         """Headlines currently in the window."""
@@ -242,8 +248,8 @@ class Deduplicator:
         for profile in self._profiles.values():
             profile.newest = new_seq.get(profile.newest, -1)
 
-    def _query(self, title: str) -> _Query:
-        return _Query(title, self._items)
+    def _query(self, words: Words) -> _Query:
+        return _Query(words, self._items)
 
     # -- headline level ---------------------------------------------------------------------------
 

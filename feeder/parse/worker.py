@@ -11,6 +11,7 @@ import signal
 from dataclasses import replace
 from datetime import datetime
 
+from feeder.dedup.text import Words, content_words
 from feeder.model import Article, ParsedFeed
 from feeder.normalise import to_article
 from feeder.parse import parse_document
@@ -29,6 +30,18 @@ def parse_and_normalise(body: bytes, url: str, content_type: str, source: str,
         problem = parsed.problem or f"{len(parsed.entries) - len(readable)} unreadable entries dropped"
         parsed = replace(parsed, entries=readable, problem=problem)
     return replace(parsed, entries=()), normalise_all(parsed, source, url, fetched_at)
+
+
+def read_feed(body: bytes, url: str, content_type: str, source: str,
+              fetched_at: datetime) -> tuple[ParsedFeed, list[Article], dict[str, Words]]:
+    """``parse_and_normalise``, and each title's words as deduplication compares them: tokenised here,
+    the store's thread, the busiest part of a cold ingest (bench/ingest.py), need not."""
+    parsed, articles = parse_and_normalise(body, url, content_type, source, fetched_at)
+    return parsed, articles, title_words(articles)
+
+
+def title_words(articles: list[Article]) -> dict[str, Words]:
+    return {article.title: content_words(article.title) for article in articles}
 
 
 def leave_signals_to_the_parent() -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from feeder.dedup import Deduplicator, Headline
+from feeder.dedup.text import Words
 from feeder.model import Article, SourceState, Story
 from feeder.store.schema import articles, metadata, sources, stories
 
@@ -110,9 +111,10 @@ class Store:
         dedup: Deduplicator,
         priorities: Mapping[str, int],
         now: datetime,
+        title_words: Mapping[str, Words] | None = None,
     ) -> IngestResult:
         """Store one source's articles in one transaction, joining each new one to its story."""
-        return self.ingest_many([(source, new_articles)], dedup, priorities, now)[0]
+        return self.ingest_many([(source, new_articles)], dedup, priorities, now, title_words)[0]
 
     def ingest_many(
         self,
@@ -120,8 +122,12 @@ class Store:
         dedup: Deduplicator,
         priorities: Mapping[str, int],
         now: datetime,
+        title_words: Mapping[str, Words] | None = None,
     ) -> list[IngestResult]:
         """Store several sources' articles (each source once) in one transaction: one result per source.
+
+        ``title_words``: titles' ``content_words``, where already worked out (a parse worker does it);
+        the rest are tokenised here.
 
         Other workers may share the database: ingests take turns (an advisory lock on PostgreSQL, the
         write lock on SQLite), and each first teaches ``dedup`` what the others stored since its last turn.
@@ -134,7 +140,7 @@ class Store:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
             self._catch_up(conn, dedup)
-            job = _Ingest(conn, dedup, priorities, now)
+            job = _Ingest(conn, dedup, priorities, now, title_words or {})
             results = [job.run(source, new_articles) for source, new_articles in batches]
             job.write()
             self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), job.last_article_id)
@@ -247,9 +253,10 @@ class _Ingest:
     """
 
     def __init__(self, conn: Connection, dedup: Deduplicator, priorities: Mapping[str, int],
-                 now: datetime) -> None:
+                 now: datetime, title_words: Mapping[str, Words]) -> None:
         self.conn = conn
         self.dedup = dedup
+        self.title_words = title_words
         self.priorities = priorities
         self.now = now
         self.drafts: dict[int, _StoryDraft] = {}
@@ -288,7 +295,8 @@ class _Ingest:
         for article in fresh:
             article_id, self.next_article = self.next_article, self.next_article + 1
             # Headlines only: no engine reads summaries yet.
-            headline = Headline(article.title, article.published, article.url)
+            headline = Headline(article.title, article.published, article.url,
+                                words=self.title_words.get(article.title))
             story_id = self.dedup.match(headline)
             if story_id is None:
                 story_id, self.next_story = self.next_story, self.next_story + 1
