@@ -6,7 +6,6 @@ import hashlib
 import html
 import re
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
@@ -34,13 +33,26 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}$")
 
 def canonical_url(url: str, base: str = "") -> str:
     """Absolute http(s) URL with lower-case scheme/host, no default port, fragment or tracking parameters."""
+    return _canonical(url, base)[0]
+
+
+def web_url(url: str, base: str = "") -> str:
+    """``canonical_url`` of an http(s) link; "" for anything else (javascript:, data:, file: ...)."""
+    if not url.strip():
+        return ""
+    canonical, scheme = _canonical(url, base)
+    return canonical if scheme in _DEFAULT_PORTS else ""
+
+
+def _canonical(url: str, base: str) -> tuple[str, str]:
+    """``canonical_url`` and its scheme, lower case (web_url needs it, and splitting a URL is not free)."""
     url = url.strip()
     if base:
         url = urljoin(base, url)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return url
+        return url, scheme
     host = parts.hostname.lower()
     try:
         port = parts.port
@@ -52,15 +64,7 @@ def canonical_url(url: str, base: str = "") -> str:
     # Filter the raw "k=v" pieces rather than re-encoding: "a=b%20c" must not turn into "a=b+c".
     pieces = (piece for piece in parts.query.split("&") if piece)
     query = "&".join(p for p in pieces if not _is_tracking(unquote_plus(p.split("=")[0])))
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
-
-
-def web_url(url: str, base: str = "") -> str:
-    """``canonical_url`` of an http(s) link; "" for anything else (javascript:, data:, file: ...)."""
-    if not url.strip():
-        return ""
-    canonical = canonical_url(url, base)
-    return canonical if urlsplit(canonical).scheme in _DEFAULT_PORTS else ""
+    return urlunsplit((scheme, netloc, parts.path or "/", query, "")), scheme
 
 
 def _is_tracking(param: str) -> bool:
@@ -141,20 +145,22 @@ def to_article(
     if content == summary:
         summary = ""
     title = strip_xml_forbidden(plain_text(entry.title)) or plain_text(summary or content)[:120] or url
-    article = Article(
+    author = strip_xml_forbidden(plain_text(entry.author))
+    categories = _categories(entry.categories)
+    return Article(
         source=source,
         guid=strip_xml_forbidden(entry.guid.strip()) or url or title,
         url=url,
         title=title,
         published=published,
         updated=updated,
-        author=strip_xml_forbidden(plain_text(entry.author)),
+        author=author,
         summary=summary,
         content=content,
-        categories=_categories(entry.categories),
+        categories=categories,
         language=clean_language(entry.language) or clean_language(default_language),
+        content_hash=_content_hash(url, title, author, summary, content, categories, published),
     )
-    return _with_hash(article)
 
 
 def _dates(entry: RawEntry, fetched_at: datetime) -> tuple[datetime, datetime]:
@@ -183,10 +189,11 @@ def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
-def _with_hash(article: Article) -> Article:
+def _content_hash(url: str, title: str, author: str, summary: str, content: str, categories: tuple[str, ...],
+                  published: datetime) -> str:
+    """What tells an edited article from an unchanged one (the store compares it; the topic index keys on it)."""
     digest = hashlib.blake2b(digest_size=16)
-    for part in (article.url, article.title, article.author, article.summary, article.content,
-                 "\x1f".join(article.categories), article.published.isoformat()):
+    for part in (url, title, author, summary, content, "\x1f".join(categories), published.isoformat()):
         digest.update(part.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
-    return replace(article, content_hash=digest.hexdigest())
+    return digest.hexdigest()
