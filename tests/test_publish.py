@@ -11,7 +11,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -243,6 +243,39 @@ def test_a_story_that_changed_by_a_second_is_not_served_from_the_cache(tmp_path:
     later = replace(one, updated=one.updated + timedelta(seconds=1))
     after = _entry(Publisher(make_config(tmp_path), SOURCES, cache).atom(TopicFeed(topic, (later,))))
     assert after.findtext(f"{A}updated") == "2026-11-20T08:00:01+00:00" != before.findtext(f"{A}updated")
+
+
+def _changed(value: object) -> object:
+    """Another value of the same type, for every type a Story or Article field holds."""
+    if isinstance(value, datetime):
+        return value + timedelta(seconds=1)
+    if isinstance(value, str):
+        return value + "\udc80"  # a lone surrogate too: the store may hold one
+    if isinstance(value, tuple):
+        return (*value, "x")
+    assert isinstance(value, int), value
+    return value + 1
+
+
+def test_the_entry_key_covers_every_field_and_only_the_values(tmp_path: Path) -> None:
+    """The cache key changes with any field of the story or its canonical article and with the other
+    articles' outlet and URL; equal stories as fresh objects (naive dates read as UTC) give the same key."""
+    def make() -> Story:
+        return story(1, article("wire", 1, 0, author="A. Writer"), article("daily", 2, 5))
+
+    first = make()
+    key = publisher(tmp_path)._entry_key(first)
+    naive = replace(first, updated=first.updated.replace(tzinfo=None))
+    assert publisher(tmp_path)._entry_key(make()) == publisher(tmp_path)._entry_key(naive) == key
+    variants = [replace(first, **{f.name: _changed(getattr(first, f.name))}) for f in fields(Story)
+                if f.name != "articles"]
+    canonical, other = first.articles
+    variants += [replace(first, articles=(replace(canonical, **{f.name: _changed(getattr(canonical, f.name))}),
+                                          other)) for f in fields(Article)]
+    variants += [replace(first, articles=(canonical, replace(other, source="wire")))]
+    variants += [replace(first, articles=(canonical, replace(other, url=other.url + "/2")))]
+    keys = [publisher(tmp_path)._entry_key(variant) for variant in variants]
+    assert key not in keys and len(set(keys)) == len(keys)
 
 
 def test_entry_ids_are_the_uuid_urns_they_always_were() -> None:
