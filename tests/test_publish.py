@@ -472,6 +472,43 @@ def test_write_all_rewrites_only_changed_topics_atomically(tmp_path: Path) -> No
     assert not (public / "topics" / "world.atom").exists()  # a removed topic stops being published
 
 
+def test_a_topic_that_changed_derives_keys_only_for_stories_unlike_its_last_ones() -> None:
+    """Equal stories keep their keys, even as fresh objects and moved down the topic; a story under the
+    same id that changed, and every story once the outlets or base URL changed, derive theirs again."""
+    def stories(*numbers: int) -> tuple[Story, ...]:
+        return tuple(story(n, article("wire", n, n)) for n in numbers)
+
+    derived: list[int] = []
+
+    def derive(one: Story) -> str:
+        derived.append(one.id)
+        return key_of(one)
+
+    def key_of(one: Story) -> str:
+        return f"{one.id}@{one.updated.isoformat()}"
+
+    cache = RenderCache()
+    assert cache.story_keys("t", "context", stories(1, 2, 3), derive) == ["1@" + T0.replace(minute=1).isoformat(),
+                                                                           *map(key_of, stories(2, 3))]
+    changed = replace(stories(3)[0], updated=T0 + timedelta(hours=5))
+    derived.clear()
+    assert cache.story_keys("t", "context", (*stories(9, 1, 2), changed), derive) == [
+        *map(key_of, stories(9, 1, 2)), key_of(changed)]
+    assert derived == [9, 3]
+    derived.clear()
+    cache.story_keys("t", "other context", stories(1, 2), derive)
+    assert derived == [1, 2]
+
+
+def test_a_batch_stages_a_file_of_the_same_size_that_differs(tmp_path: Path) -> None:
+    path = tmp_path / "world.atom"
+    path.write_bytes(b"old")
+    with AtomicBatch() as batch:
+        assert not batch.write(path, b"old")
+        assert batch.write(path, b"new")
+    assert path.read_bytes() == b"new"
+
+
 def test_a_batch_that_fails_halfway_leaves_every_old_file(tmp_path: Path) -> None:
     old = tmp_path / "world.atom"
     old.write_bytes(b"old")

@@ -115,15 +115,26 @@ class RenderCache:
 
     def story_keys(self, slug: str, context: object, stories: tuple[Story, ...],
                    derive: Callable[[Story], str]) -> list[str]:
-        """The entry keys of a topic's stories, remembered from its last publish when the stories are equal.
-        Comparing equal stories is far cheaper than deriving their keys, even as fresh objects from the store
-        (bench/publish.py: "unchanged, fresh story objects")."""
+        """The entry keys of a topic's stories, remembered from its last publish for the stories that are
+        equal to one it had. Comparing equal stories is far cheaper than deriving their keys, even as fresh
+        objects from the store (bench/publish.py: "unchanged, fresh story objects"); a topic that gained a
+        story derives only that one's ("one new story in every topic")."""
         known = self.topics.get(slug)
-        if known is not None and known[0] == context and known[1] == stories:
+        if known is None or known[0] != context:
+            keys = [derive(story) for story in stories]
+        elif known[1] == stories:
             return known[2]
-        keys = [derive(story) for story in stories]
+        else:
+            earlier = {story.id: (story, key) for story, key in zip(known[1], known[2], strict=True)}
+            keys = [_earlier_key(earlier, story) or derive(story) for story in stories]
         self.topics[slug] = (context, stories, keys)
         return keys
+
+
+def _earlier_key(earlier: dict[int, tuple[Story, str]], story: Story) -> str:
+    """The key remembered for an equal story ("" when there is none): equal stories have equal keys."""
+    found = earlier.get(story.id)
+    return found[1] if found is not None and found[0] == story else ""
 
 
 _CACHE = RenderCache()
@@ -488,8 +499,8 @@ class AtomicBatch:
 
     def write(self, path: Path, data: bytes) -> bool:
         """Stage ``data`` for ``path``; False (nothing staged) when the file already holds exactly that."""
-        try:
-            if path.read_bytes() == data:
+        try:  # a file of another size differs without being read
+            if path.stat().st_size == len(data) and path.read_bytes() == data:
                 return False
         except FileNotFoundError:
             pass
