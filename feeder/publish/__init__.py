@@ -323,8 +323,7 @@ class Publisher:
         against the article, else the outlet)."""
         article = story.article
         outlet_name, outlet_page, outlet_feed = self._outlet_view(article.source)
-        base = article.url if _absolute(article.url) else self._outlet_base(article.source)
-        summary = _sanitised(article.summary, base)
+        summary = self._sanitised(article.summary, article)
         title = _text(article.title) or outlet_name
         return EntryView(
             id=entry_id(story),
@@ -333,15 +332,27 @@ class Publisher:
             author=_text(article.author) or outlet_name,
             published=_utc(story.first_published),
             updated=_entry_updated(story),
-            related=tuple((_url(other.url), self._outlet_view(other.source)[0]) for other in _other_outlets(story)),
+            related=self._related(story),
             categories=_categories(article),
             summary=summary,
-            content=_sanitised(article.content, base) or summary or html.escape(title),
+            content=self._sanitised(article.content, article) or summary or html.escape(title),
             outlet_name=outlet_name,
             outlet_page=_url(outlet_page or article.url or f"{self.base_url}/"),
             outlet_feed=outlet_feed,
             source_updated=_utc(article.updated),
         )
+
+    def _sanitised(self, markup: str, article: Article) -> str:
+        """``markup`` as the sanitiser leaves it, its relative links resolved against the article, else its
+        outlet (worked out only for markup not already in the sanitiser's shape)."""
+        if is_sanitised(markup):
+            return markup
+        return sanitise_html(markup, article.url if _absolute(article.url) else self._outlet_base(article.source))
+
+    def _related(self, story: Story) -> tuple[tuple[str, str], ...]:
+        if len(story.articles) == 1:  # the usual story, with nothing to look through
+            return ()
+        return tuple((_url(other.url), self._outlet_view(other.source)[0]) for other in _other_outlets(story))
 
     def opml(self, topics: Sequence[TopicConfig]) -> bytes:
         outlines = "\n".join(
@@ -631,10 +642,6 @@ def _url(url: str) -> str:
 def _absolute(url: str) -> bool:
     """An http(s) URL with a host, which relative links can be resolved against."""
     return url.startswith(("http://", "https://")) and url.split("/", 3)[2] != ""
-
-
-def _sanitised(markup: str, base: str) -> str:
-    return markup if is_sanitised(markup) else sanitise_html(markup, base)
 
 
 def _stamps(paths: Iterable[Path]) -> list[list[int]]:
