@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser
@@ -245,7 +246,7 @@ def test_a_story_that_changed_by_a_second_is_not_served_from_the_cache(tmp_path:
     assert after.findtext(f"{A}updated") == "2026-11-20T08:00:01+00:00" != before.findtext(f"{A}updated")
 
 
-def _changed(value: object) -> object:
+def _changed(value: Any) -> Any:
     """Another value of the same type, for every type a Story or Article field holds."""
     if isinstance(value, datetime):
         return value + timedelta(seconds=1)
