@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import random
 import re
 import threading
@@ -506,8 +507,31 @@ def test_a_batch_stages_a_file_of_the_same_size_that_differs(tmp_path: Path) -> 
     path.write_bytes(b"old")
     with AtomicBatch() as batch:
         assert not batch.write(path, b"old")
-        assert batch.write(path, b"new")
+        assert not batch.write(path, [b"o", b"", b"ld"])  # parts compare as the file they make
+        assert batch.write(path, [b"ne", b"w"])
     assert path.read_bytes() == b"new"
+
+
+def test_a_batch_writes_every_part_in_order_whatever_writev_takes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """More parts than one writev call takes, and writes that stop short, even inside a part."""
+    parts = [f"<{n}>".encode() * (n % 5) for n in range(5000)]
+    with AtomicBatch() as batch:
+        assert batch.write(tmp_path / "all.atom", parts)
+    assert (tmp_path / "all.atom").read_bytes() == b"".join(parts)
+    assert (tmp_path / "all.atom").stat().st_mode & 0o777 == 0o644
+
+    writev = os.writev
+    calls = []
+
+    def short(fd: int, buffers: list[bytes]) -> int:
+        calls.append(len(buffers))
+        return writev(fd, [b"".join(buffers)[:7]])  # at most 7 bytes a call
+
+    monkeypatch.setattr(os, "writev", short)
+    with AtomicBatch() as batch:
+        assert batch.write(tmp_path / "short.atom", parts[:300])
+    assert (tmp_path / "short.atom").read_bytes() == b"".join(parts[:300]) and len(calls) > 300
 
 
 def test_a_batch_that_fails_halfway_leaves_every_old_file(tmp_path: Path) -> None:
