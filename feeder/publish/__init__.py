@@ -183,7 +183,10 @@ class Publisher:
         self.base_url = config.base_url
         self.hub = config.server.websub_hub
         self.cache = _CACHE if cache is None else cache
-        self._keys: dict[int, tuple[Story, str]] = {}
+        # Entry keys by id(story), with the stories kept alive so that no id is reused: a plain list and str
+        # values, which add nothing for the cyclic collector to track.
+        self._keys: dict[int, str] = {}
+        self._keyed: list[Story] = []
         # Every outlet's name and links, hashed into every entry key: editing one outlet re-renders all
         # entries (a rare config change), and a key needs no per-story look-up of its outlets.
         self._outlets = hashlib.blake2b(repr(sorted((name, astuple(info)) for name, info in sources.items()))
@@ -273,14 +276,15 @@ class Publisher:
         """A digest of everything the story's entry is made from. Remembered per Story object for this
         Publisher (the object is kept, so its id cannot be reused): one publish asks for it several times."""
         known = self._keys.get(id(story))
-        if known is not None and known[0] is story:
-            return known[1]
+        if known is not None:
+            return known
         article = story.article
         others = [(other.source, other.url) for other in story.articles[1:]]
         dates = _instants(_story_dates(story) + _article_dates(article))
         values = (_story_values(story), _article_values(article), dates, others, self.base_url, self._outlets)
         key = hashlib.blake2b(marshal.dumps(values, _MARSHAL_FORMAT), digest_size=16).hexdigest()
-        self._keys[id(story)] = (story, key)
+        self._keys[id(story)] = key
+        self._keyed.append(story)
         return key
 
     def _outlet_base(self, source: str) -> str:
