@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import random
 import re
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import feedparser
@@ -245,6 +247,39 @@ def test_a_story_that_changed_by_a_second_is_not_served_from_the_cache(tmp_path:
     assert after.findtext(f"{A}updated") == "2026-11-20T08:00:01+00:00" != before.findtext(f"{A}updated")
 
 
+def _changed(value: Any) -> Any:
+    """Another value of the same type, for every type a Story or Article field holds."""
+    if isinstance(value, datetime):
+        return value + timedelta(seconds=1)
+    if isinstance(value, str):
+        return value + "\udc80"  # a lone surrogate too: the store may hold one
+    if isinstance(value, tuple):
+        return (*value, "x")
+    assert isinstance(value, int), value
+    return value + 1
+
+
+def test_the_entry_key_covers_every_field_and_only_the_values(tmp_path: Path) -> None:
+    """The cache key changes with any field of the story or its canonical article and with the other
+    articles' outlet and URL; equal stories as fresh objects (naive dates read as UTC) give the same key."""
+    def make() -> Story:
+        return story(1, article("wire", 1, 0, author="A. Writer"), article("daily", 2, 5))
+
+    first = make()
+    key = publisher(tmp_path)._entry_key(first)
+    naive = replace(first, updated=first.updated.replace(tzinfo=None))
+    assert publisher(tmp_path)._entry_key(make()) == publisher(tmp_path)._entry_key(naive) == key
+    variants = [replace(first, **{f.name: _changed(getattr(first, f.name))}) for f in fields(Story)
+                if f.name != "articles"]
+    canonical, other = first.articles
+    variants += [replace(first, articles=(replace(canonical, **{f.name: _changed(getattr(canonical, f.name))}),
+                                          other)) for f in fields(Article)]
+    variants += [replace(first, articles=(canonical, replace(other, source="wire")))]
+    variants += [replace(first, articles=(canonical, replace(other, url=other.url + "/2")))]
+    keys = [publisher(tmp_path)._entry_key(variant) for variant in variants]
+    assert key not in keys and len(set(keys)) == len(keys)
+
+
 def test_entry_ids_are_the_uuid_urns_they_always_were() -> None:
     """entry_id writes the URN out for a hex uid; an id must never change, so it must be exactly what
     uuid.UUID gave (and the fallback for other uids is untouched)."""
@@ -437,6 +472,66 @@ def test_write_all_rewrites_only_changed_topics_atomically(tmp_path: Path) -> No
     assert pub.write_all([world, grown]) == ["world"]
     assert pub.write_all([grown]) == []
     assert not (public / "topics" / "world.atom").exists()  # a removed topic stops being published
+
+
+def test_a_topic_that_changed_derives_keys_only_for_stories_unlike_its_last_ones() -> None:
+    """Equal stories keep their keys, even as fresh objects and moved down the topic; a story under the
+    same id that changed, and every story once the outlets or base URL changed, derive theirs again."""
+    def stories(*numbers: int) -> tuple[Story, ...]:
+        return tuple(story(n, article("wire", n, n)) for n in numbers)
+
+    derived: list[int] = []
+
+    def derive(one: Story) -> str:
+        derived.append(one.id)
+        return key_of(one)
+
+    def key_of(one: Story) -> str:
+        return f"{one.id}@{one.updated.isoformat()}"
+
+    cache = RenderCache()
+    assert cache.story_keys("t", "context", stories(1, 2, 3), derive) == ["1@" + T0.replace(minute=1).isoformat(),
+                                                                           *map(key_of, stories(2, 3))]
+    changed = replace(stories(3)[0], updated=T0 + timedelta(hours=5))
+    derived.clear()
+    assert cache.story_keys("t", "context", (*stories(9, 1, 2), changed), derive) == [
+        *map(key_of, stories(9, 1, 2)), key_of(changed)]
+    assert derived == [9, 3]
+    derived.clear()
+    cache.story_keys("t", "other context", stories(1, 2), derive)
+    assert derived == [1, 2]
+
+
+def test_a_batch_stages_a_file_of_the_same_size_that_differs(tmp_path: Path) -> None:
+    path = tmp_path / "world.atom"
+    path.write_bytes(b"old")
+    with AtomicBatch() as batch:
+        assert not batch.write(path, b"old")
+        assert not batch.write(path, [b"o", b"", b"ld"])  # parts compare as the file they make
+        assert batch.write(path, [b"ne", b"w"])
+    assert path.read_bytes() == b"new"
+
+
+def test_a_batch_writes_every_part_in_order_whatever_writev_takes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """More parts than one writev call takes, and writes that stop short, even inside a part."""
+    parts = [f"<{n}>".encode() * (n % 5) for n in range(5000)]
+    with AtomicBatch() as batch:
+        assert batch.write(tmp_path / "all.atom", parts)
+    assert (tmp_path / "all.atom").read_bytes() == b"".join(parts)
+    assert (tmp_path / "all.atom").stat().st_mode & 0o777 == 0o644
+
+    writev = os.writev
+    calls = []
+
+    def short(fd: int, buffers: list[bytes]) -> int:
+        calls.append(len(buffers))
+        return writev(fd, [b"".join(buffers)[:7]])  # at most 7 bytes a call
+
+    monkeypatch.setattr(os, "writev", short)
+    with AtomicBatch() as batch:
+        assert batch.write(tmp_path / "short.atom", parts[:300])
+    assert (tmp_path / "short.atom").read_bytes() == b"".join(parts[:300]) and len(calls) > 300
 
 
 def test_a_batch_that_fails_halfway_leaves_every_old_file(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -127,6 +128,18 @@ def test_escaping_is_byte_identical_to_lxml_and_json_for_any_text() -> None:
         assert render.entry_formats(view)[0] == reference.atom_entry(view), view
         assert render.entry_formats(view)[1] == reference.rss_item(view), view
         assert render.entry_formats(view)[2] == reference.json_item(view).encode(), view
+
+
+def test_rss_dates_are_what_email_utils_writes() -> None:
+    """rss_date reuses the digits of the Atom date when it has them; either way the text is
+    format_datetime's, in UTC and in any other zone, naive, with microseconds, in any year."""
+    rng = random.Random(3)
+    moments = [random_moment(rng) for _ in range(300)]
+    moments += [datetime(5, 1, 2, 3, 4, 5, 6, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+                datetime(2026, 1, 1, tzinfo=timezone(timedelta(seconds=30)))]
+    for moment in moments:
+        assert render.rss_date(moment) == render.rss_date(moment, render.atom_date(moment)) == (
+            format_datetime(moment)), moment
 
 
 @pytest.mark.parametrize("hub", ["", "http://127.0.0.1:9/hub?a=1&b=2"])

@@ -15,6 +15,7 @@ import hashlib
 import html
 import json
 import logging
+import marshal
 import operator
 import os
 import re
@@ -25,6 +26,7 @@ from dataclasses import astuple, dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 from xml.sax.saxutils import quoteattr
 
 import httpx
@@ -113,23 +115,38 @@ class RenderCache:
 
     def story_keys(self, slug: str, context: object, stories: tuple[Story, ...],
                    derive: Callable[[Story], str]) -> list[str]:
-        """The entry keys of a topic's stories, remembered from its last publish when the stories are equal.
-        Comparing equal stories is far cheaper than deriving their keys, even as fresh objects from the store
-        (bench/publish.py: "unchanged, fresh story objects")."""
+        """The entry keys of a topic's stories, remembered from its last publish for the stories that are
+        equal to one it had. Comparing equal stories is far cheaper than deriving their keys, even as fresh
+        objects from the store (bench/publish.py: "unchanged, fresh story objects"); a topic that gained a
+        story derives only that one's ("one new story in every topic")."""
         known = self.topics.get(slug)
-        if known is not None and known[0] == context and known[1] == stories:
+        if known is None or known[0] != context:
+            keys = [derive(story) for story in stories]
+        elif known[1] == stories:
             return known[2]
-        keys = [derive(story) for story in stories]
+        else:
+            earlier = {story.id: (story, key) for story, key in zip(known[1], known[2], strict=True)}
+            keys = [_earlier_key(earlier, story) or derive(story) for story in stories]
         self.topics[slug] = (context, stories, keys)
         return keys
 
 
+def _earlier_key(earlier: dict[int, tuple[Story, str]], story: Story) -> str:
+    """The key remembered for an equal story ("" when there is none): equal stories have equal keys."""
+    found = earlier.get(story.id)
+    return found[1] if found is not None and found[0] == story else ""
+
+
 _CACHE = RenderCache()
 # Every field of a story and its canonical article goes into its entry key; new model fields join
-# automatically. Plain values as tuples (whose repr is fast, unlike a dataclass's); dates as POSIX
-# timestamps (a datetime's repr cost more than the rest of a key), read as UTC when naive, as the entry
-# shows them; the long texts as bytes. Of the other articles an entry shows only the outlet and URL.
-_LONG_TEXTS = ("summary", "content")
+# automatically. The values are written by marshal, in C with no Python call per value, in format 2 (no
+# back-references, so equal values give equal bytes whatever objects hold them); dates, which it cannot
+# write, as POSIX timestamps, read as UTC when naive, as the entry shows them. Of the other articles an
+# entry shows only the outlet and URL.
+_MARSHAL_FORMAT = 2
+
+
+_Value = int | str | tuple[str, ...]  # what the models' fields hold, but for dates and a story's articles
 
 
 def _fields_getter(model: type, dates: bool, skip: tuple[str, ...]) -> Callable[[object], tuple[object, ...]]:
@@ -140,17 +157,17 @@ def _fields_getter(model: type, dates: bool, skip: tuple[str, ...]) -> Callable[
     return getter if len(names) > 1 else lambda value: (getter(value),)
 
 
-_story_values = _fields_getter(Story, False, ("articles",))
-_story_dates = _fields_getter(Story, True, ())
-_article_values = _fields_getter(Article, False, _LONG_TEXTS)
-_article_dates = _fields_getter(Article, True, ())
-_article_texts = operator.attrgetter(*_LONG_TEXTS)
+_Values = Callable[[object], tuple[_Value, ...]]
+_Dates = Callable[[object], tuple[datetime, ...]]
+_story_values = cast(_Values, _fields_getter(Story, False, ("articles",)))
+_story_dates = cast(_Dates, _fields_getter(Story, True, ()))
+_article_values = cast(_Values, _fields_getter(Article, False, ()))
+_article_dates = cast(_Dates, _fields_getter(Article, True, ()))
 
 
-def _instant(moment: object) -> object:
-    if not isinstance(moment, datetime):
-        return moment
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).timestamp()
+def _instants(moments: tuple[datetime, ...]) -> list[float]:
+    return [moment.timestamp() if moment.tzinfo is not None else moment.replace(tzinfo=UTC).timestamp()
+            for moment in moments]
 
 
 # The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
@@ -166,7 +183,10 @@ class Publisher:
         self.base_url = config.base_url
         self.hub = config.server.websub_hub
         self.cache = _CACHE if cache is None else cache
-        self._keys: dict[int, tuple[Story, str]] = {}
+        # Entry keys by id(story), with the stories kept alive so that no id is reused: a plain list and str
+        # values, which add nothing for the cyclic collector to track.
+        self._keys: dict[int, str] = {}
+        self._keyed: list[Story] = []
         # Every outlet's name and links, hashed into every entry key: editing one outlet re-renders all
         # entries (a rare config change), and a key needs no per-story look-up of its outlets.
         self._outlets = hashlib.blake2b(repr(sorted((name, astuple(info)) for name, info in sources.items()))
@@ -189,17 +209,22 @@ class Publisher:
     # -- rendering ---------------------------------------------------------------------------
 
     def atom(self, feed: TopicFeed) -> bytes:
-        return self._atom(self.head(feed, "atom"), self._entries(feed))
+        return b"".join(self._atom(self.head(feed, "atom"), self._entries(feed)))
 
     def rss(self, feed: TopicFeed) -> bytes:
-        return self._rss(self.head(feed, "rss"), self._entries(feed))
+        return b"".join(self._rss(self.head(feed, "rss"), self._entries(feed)))
 
     def json_feed(self, feed: TopicFeed) -> bytes:
-        return self._json_feed(feed, self._entries(feed))
+        return b"".join(self._json_feed(feed, self._entries(feed)))
 
     def documents(self, feed: TopicFeed, keys: Sequence[str] | None = None) -> tuple[bytes, bytes, bytes]:
         """The topic's Atom, RSS and JSON Feed documents (in FORMATS order), each entry looked up once
         (by ``keys``, its stories' entry keys, when known)."""
+        atom, rss, json_feed = self._document_parts(feed, keys)
+        return b"".join(atom), b"".join(rss), b"".join(json_feed)
+
+    def _document_parts(self, feed: TopicFeed, keys: Sequence[str] | None) -> tuple[list[bytes], ...]:
+        """The three documents as the parts they are made of: written as they are, never joined."""
         entries = self._entries(feed, keys)
         updated = feed.updated  # a walk over every entry: once for both heads
         return (self._atom(self.head(feed, "atom", updated), entries),
@@ -210,16 +235,15 @@ class Publisher:
             return [self.rendered(story) for story in feed.stories]
         return [self.rendered(story, key) for story, key in zip(feed.stories, keys, strict=True)]
 
-    # Each document is one join of its parts: no copy of a whole document is made twice.
     @staticmethod
-    def _atom(head: FeedHead, entries: list[RenderedEntry]) -> bytes:
-        return b"".join([render.atom_head(head), *(e.atom for e in entries), render.ATOM_TAIL])
+    def _atom(head: FeedHead, entries: list[RenderedEntry]) -> list[bytes]:
+        return [render.atom_head(head), *(e.atom for e in entries), render.ATOM_TAIL]
 
     @staticmethod
-    def _rss(head: FeedHead, entries: list[RenderedEntry]) -> bytes:
-        return b"".join([render.rss_head(head), *(e.rss for e in entries), render.RSS_TAIL])
+    def _rss(head: FeedHead, entries: list[RenderedEntry]) -> list[bytes]:
+        return [render.rss_head(head), *(e.rss for e in entries), render.RSS_TAIL]
 
-    def _json_feed(self, feed: TopicFeed, entries: list[RenderedEntry]) -> bytes:
+    def _json_feed(self, feed: TopicFeed, entries: list[RenderedEntry]) -> list[bytes]:
         topic = feed.topic
         document: dict[str, object] = {
             "version": "https://jsonfeed.org/version/1.1",
@@ -235,8 +259,13 @@ class Publisher:
         if self.hub:
             document["hubs"] = [{"type": "WebSub", "url": self.hub}]
         head = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-        items = b",\n".join(e.json for e in entries)
-        return b"".join([f'{head[:-1]},"items":[\n'.encode(), items, b"\n]}\n"])
+        parts = [f'{head[:-1]},"items":[\n'.encode()]
+        for entry in entries:
+            parts += (entry.json, b",\n")
+        if entries:
+            parts.pop()  # no separator after the last item
+        parts.append(b"\n]}\n")
+        return parts
 
     def rendered(self, story: Story, key: str | None = None) -> RenderedEntry:
         """A story in every format, from the cache when nothing it shows has changed (``key``: its entry
@@ -247,18 +276,15 @@ class Publisher:
         """A digest of everything the story's entry is made from. Remembered per Story object for this
         Publisher (the object is kept, so its id cannot be reused): one publish asks for it several times."""
         known = self._keys.get(id(story))
-        if known is not None and known[0] is story:
-            return known[1]
+        if known is not None:
+            return known
         article = story.article
         others = [(other.source, other.url) for other in story.articles[1:]]
-        dates = list(map(_instant, _story_dates(story) + _article_dates(article)))
-        fields = (_story_values(story), _article_values(article), dates, others, self.base_url)
-        texts = [text.encode("utf-8", "surrogatepass") for text in _article_texts(article)]
-        # The head (a repr: no raw NUL in it) ends at the first NUL and gives the texts' lengths, so no two
-        # inputs run together alike.
-        head = repr((fields, self._outlets, [len(text) for text in texts])).encode()
-        key = hashlib.blake2b(b"\0".join([head, *texts]), digest_size=16).hexdigest()
-        self._keys[id(story)] = (story, key)
+        dates = _instants(_story_dates(story) + _article_dates(article))
+        values = (_story_values(story), _article_values(article), dates, others, self.base_url, self._outlets)
+        key = hashlib.blake2b(marshal.dumps(values, _MARSHAL_FORMAT), digest_size=16).hexdigest()
+        self._keys[id(story)] = key
+        self._keyed.append(story)
         return key
 
     def _outlet_base(self, source: str) -> str:
@@ -310,8 +336,7 @@ class Publisher:
         against the article, else the outlet)."""
         article = story.article
         outlet_name, outlet_page, outlet_feed = self._outlet_view(article.source)
-        base = article.url if _absolute(article.url) else self._outlet_base(article.source)
-        summary = _sanitised(article.summary, base)
+        summary = self._sanitised(article.summary, article)
         title = _text(article.title) or outlet_name
         return EntryView(
             id=entry_id(story),
@@ -320,15 +345,27 @@ class Publisher:
             author=_text(article.author) or outlet_name,
             published=_utc(story.first_published),
             updated=_entry_updated(story),
-            related=tuple((_url(other.url), self._outlet_view(other.source)[0]) for other in _other_outlets(story)),
+            related=self._related(story),
             categories=_categories(article),
             summary=summary,
-            content=_sanitised(article.content, base) or summary or html.escape(title),
+            content=self._sanitised(article.content, article) or summary or html.escape(title),
             outlet_name=outlet_name,
             outlet_page=_url(outlet_page or article.url or f"{self.base_url}/"),
             outlet_feed=outlet_feed,
             source_updated=_utc(article.updated),
         )
+
+    def _sanitised(self, markup: str, article: Article) -> str:
+        """``markup`` as the sanitiser leaves it, its relative links resolved against the article, else its
+        outlet (worked out only for markup not already in the sanitiser's shape)."""
+        if is_sanitised(markup):
+            return markup
+        return sanitise_html(markup, article.url if _absolute(article.url) else self._outlet_base(article.source))
+
+    def _related(self, story: Story) -> tuple[tuple[str, str], ...]:
+        if len(story.articles) == 1:  # the usual story, with nothing to look through
+            return ()
+        return tuple((_url(other.url), self._outlet_view(other.source)[0]) for other in _other_outlets(story))
 
     def opml(self, topics: Sequence[TopicConfig]) -> bytes:
         outlines = "\n".join(
@@ -423,7 +460,8 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
             self.cache.keep(keys)
             return False
         paths = self._paths(feed.topic.slug)
-        return any([batch.write(path, data) for path, data in zip(paths, self.documents(feed, keys), strict=True)])
+        documents = self._document_parts(feed, keys)
+        return any([batch.write(path, parts) for path, parts in zip(paths, documents, strict=True)])
 
     def _story_keys(self, feed: TopicFeed) -> list[str]:
         return self.cache.story_keys(feed.topic.slug, (self.base_url, self._outlets), feed.stories, self._entry_key)
@@ -484,19 +522,23 @@ class AtomicBatch:
     def __init__(self) -> None:
         self._pending: list[tuple[Path, Path]] = []  # (temporary file, destination)
 
-    def write(self, path: Path, data: bytes) -> bool:
-        """Stage ``data`` for ``path``; False (nothing staged) when the file already holds exactly that."""
-        try:
-            if path.read_bytes() == data:
+    def write(self, path: Path, data: bytes | list[bytes]) -> bool:
+        """Stage ``data`` (or the concatenation of its parts) for ``path``; False (nothing staged) when the
+        file already holds exactly that."""
+        parts = [data] if isinstance(data, bytes) else data
+        try:  # a file of another size differs without being read
+            if path.stat().st_size == sum(map(len, parts)) and path.read_bytes() == b"".join(parts):
                 return False
         except FileNotFoundError:
             pass
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         self._pending.append((Path(temp), path))
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        os.chmod(temp, 0o644)
+        try:
+            os.fchmod(fd, 0o644)
+            _write_parts(fd, parts)
+        finally:
+            os.close(fd)
         return True
 
     def commit(self) -> None:
@@ -525,6 +567,24 @@ class AtomicBatch:
             self.commit()
         else:
             self.discard()
+
+
+_IOV_MAX = os.sysconf("SC_IOV_MAX")
+
+
+def _write_parts(fd: int, parts: list[bytes]) -> None:
+    """Every part, in order, by writev: a document is never copied into one buffer (a fresh buffer per
+    document, faulted in page by page, made half the minor page faults of a cold publish, as
+    bench/publish.py --profile counts them)."""
+    first = 0
+    while first < len(parts):
+        written = os.writev(fd, parts[first:first + _IOV_MAX])
+        while first < len(parts) and written >= len(parts[first]):
+            written -= len(parts[first])
+            first += 1
+        if written:  # a short write ended inside this part: the rest of it comes next
+            parts = [parts[first][written:], *parts[first + 1:]]
+            first = 0
 
 
 def write_atomically(path: Path, data: bytes) -> bool:
@@ -618,10 +678,6 @@ def _url(url: str) -> str:
 def _absolute(url: str) -> bool:
     """An http(s) URL with a host, which relative links can be resolved against."""
     return url.startswith(("http://", "https://")) and url.split("/", 3)[2] != ""
-
-
-def _sanitised(markup: str, base: str) -> str:
-    return markup if is_sanitised(markup) else sanitise_html(markup, base)
 
 
 def _stamps(paths: Iterable[Path]) -> list[list[int]]:

@@ -8,13 +8,12 @@ reference: for many varied entries and feeds the output here is byte-identical t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.utils import format_datetime
 from functools import lru_cache
 from json.encoder import encode_basestring
 from typing import NamedTuple
 
-ZERO = timedelta(0)
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 XML_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -89,13 +88,14 @@ def atom_date(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def rss_date(moment: datetime) -> str:
+def rss_date(moment: datetime, atom_written: str = "") -> str:
     """RFC 822 date with English names whatever the locale (feedgen switched to the C locale for this);
-    written out for UTC, the publisher's only zone, as email.utils.format_datetime writes it."""
-    if moment.utcoffset() != ZERO:
+    written out for UTC, the publisher's only zone, as email.utils.format_datetime writes it, from the
+    digits of its RFC 3339 text (``atom_written``: what atom_date wrote for it, when at hand)."""
+    written = atom_written or atom_date(moment)
+    if not written.endswith("+00:00"):  # isoformat writes a zero offset so, and only a zero one
         return format_datetime(moment)
-    return (f"{DAYS[moment.weekday()]}, {moment.day:02d} {MONTHS[moment.month - 1]} {moment.year:04d} "
-            f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d} +0000")
+    return f"{DAYS[moment.weekday()]}, {written[8:10]} {MONTHS[moment.month - 1]} {written[:4]} {written[11:19]} +0000"
 
 
 def rfc3339(moment: datetime) -> str:
@@ -190,17 +190,18 @@ def _rss_item(view: EntryView, shared: _Shared) -> bytes:
     parts.append(f'      <guid isPermaLink="false">{shared.id}</guid>\n')
     for category in view.categories:
         parts.append(f"      <category>{xml_text(category)}</category>\n")
-    parts += [f"      <pubDate>{rss_date(view.published)}</pubDate>\n",
+    parts += [f"      <pubDate>{rss_date(view.published, shared.published)}</pubDate>\n",
               _rss_source(view.outlet_name, view.outlet_page, view.outlet_feed), "    </item>\n"]
     return "".join(parts).encode()
 
 
 def _json_item(view: EntryView, shared: _Shared) -> bytes:
     """Written out in the order and spelling json.dumps(ensure_ascii=False, separators=(",", ":")) gives
-    the item's dict (tests/test_publish_render.py compares them): the strings go through its own encoder."""
+    the item's dict (tests/test_publish_render.py compares them): the strings go through its own encoder,
+    but for the dates, which hold nothing it escapes."""
     text = encode_basestring
     parts = ['{"id":', text(view.id), ',"title":', text(view.title), ',"content_html":', text(view.content),
-             ',"date_published":', text(_z(shared.published)), ',"date_modified":', text(_z(shared.updated)),
+             ',"date_published":"', _z(shared.published), '","date_modified":"', _z(shared.updated), '"',
              ',"authors":[{"name":', text(view.author), "}]"]
     if view.url:
         parts += [',"url":', text(view.url)]
