@@ -358,7 +358,7 @@ class Publisher:
     def _sanitised(self, markup: str, article: Article) -> str:
         """``markup`` as the sanitiser leaves it, its relative links resolved against the article, else its
         outlet (worked out only for markup not already in the sanitiser's shape)."""
-        if is_sanitised(markup):
+        if not markup or is_sanitised(markup):  # most summaries are empty: no check to run on them
             return markup
         return sanitise_html(markup, article.url if _absolute(article.url) else self._outlet_base(article.source))
 
