@@ -192,7 +192,7 @@ class Pipeline:
         if collected.result.body is None:
             return collected.result, collected.feed, [], {}
         articles = await run_cpu(normalise_all, collected.feed, source.name, collected.result.url, now)
-        return collected.result, collected.feed, articles, {}  # few articles: the store tokenises them
+        return collected.result, collected.feed, articles, {}  # no words: the store tokenises these titles
 
     async def _refresh_folder(self, source: SourceConfig, state: SourceState,
                               now: datetime) -> tuple[RefreshOutcome, SourceState]:
@@ -253,30 +253,35 @@ class Pipeline:
     def topic_feeds(self, now: datetime | None = None) -> list[TopicFeed]:
         now = now or datetime.now(UTC)
         tags = {s.name: s.tags for s in self.config.sources}
-        if self._snapshot_at is None:
-            self._restore_topics(tags)
+        restored = self._restore_topics(tags) if self._snapshot_at is None else None
         # Versions read before the publish: whatever another worker changes during it counts as changed.
-        versions = self.store.article_versions() if self._snapshot_due() else None
+        # After a restore they are the ones it just read: no second scan of every article.
+        versions = None
+        if self._snapshot_due():
+            versions = restored if restored is not None else self.store.article_versions()
         chosen = self.curator.curate(self.config.topics, self.store.recent_stories(STORY_POOL), tags, now)
         if versions is not None:
             self._save_topics(versions, tags)
         return [TopicFeed(topic, tuple(stories)) for topic, stories in zip(self.config.topics, chosen, strict=True)]
 
-    def _restore_topics(self, tags: dict[str, tuple[str, ...]]) -> None:
-        """Start the Curator from the last snapshot, if there is one this process can trust."""
+    def _restore_topics(self, tags: dict[str, tuple[str, ...]]) -> dict[int, tuple[int, str]] | None:
+        """Start the Curator from the last snapshot, if there is one this process can trust; returns the
+        store's article versions it read to do so (None when there was nothing to restore)."""
         self._snapshot_at = float("-inf")  # the first publish saves one, restored or not
         path = self.config.state_dir / TOPICS_SNAPSHOT
         try:
             snapshot = decode(path.read_bytes())
         except FileNotFoundError:
-            return
+            return None
         except OSError as exc:
             log.warning("topic snapshot %s unreadable (%s); reading every article", path, exc)
-            return
+            return None
         if snapshot is None:
             log.info("topic snapshot %s is from other code or damaged; reading every article", path)
-            return
-        self.curator.restore(snapshot, self.store.article_versions(), tags)
+            return None
+        versions = self.store.article_versions()
+        self.curator.restore(snapshot, versions, tags)
+        return versions
 
     def _snapshot_due(self) -> bool:
         return self._snapshot_at is not None and time.monotonic() - self._snapshot_at >= SNAPSHOT_EVERY
