@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Callable
+import threading
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import nh3
@@ -90,16 +91,17 @@ def sanitise_html(markup: str, base_url: str = "") -> str:
     """Safe HTML: no script, style, event handler or javascript: URL; relative links made absolute."""
     if not markup:
         return ""
-    clean = nh3.clean(
-        strip_xml_forbidden(markup),
-        attributes=_ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-        # Called for relative URLs only, not for every attribute as an attribute_filter would be: a Python
-        # call from Rust per attribute (bench/parse.py prints what sanitising costs per document).
-        url_relative=_absolute_url(base_url) if base_url else None,
-    )
-    return clean.strip()
+    if not base_url:
+        return _PASSING_RELATIVE.clean(strip_xml_forbidden(markup)).strip()
+    _relative_base.url = base_url
+    return _RESOLVING_RELATIVE.clean(strip_xml_forbidden(markup)).strip()
+
+
+def _resolve_relative(url: str) -> str | None:
+    try:
+        return urljoin(_relative_base.url, url.strip())
+    except ValueError:  # a base urljoin rejects: no link rather than a wrong one
+        return None
 
 
 # nh3's defaults without `cite`: nh3 resolves relative href and src only, a reader never shows a cite,
@@ -107,14 +109,21 @@ def sanitise_html(markup: str, base_url: str = "") -> str:
 _ALLOWED_ATTRIBUTES = {tag: names - {"cite"} for tag, names in nh3.ALLOWED_ATTRIBUTES.items()}
 
 
-def _absolute_url(base_url: str) -> Callable[[str], str | None]:
-    def resolve(url: str) -> str | None:
-        try:
-            return urljoin(base_url, url.strip())
-        except ValueError:  # a base urljoin rejects: no link rather than a wrong one
-            return None
+class _RelativeBase(threading.local):
+    """The base URL of the document being sanitised on this thread (nh3 calls back on the caller's thread)."""
 
-    return resolve
+    url = ""
+
+
+_relative_base = _RelativeBase()
+# Two cleaners built once: nh3.clean builds one from its options on every call, a quarter of its time on
+# a farm document (bench/parse.py prints what sanitising costs per document). The base is per article,
+# so the resolving one's callback reads it from _relative_base; it runs for relative URLs only, not for
+# every attribute as an attribute_filter would.
+_CLEANER_OPTIONS: dict[str, Any] = {"attributes": _ALLOWED_ATTRIBUTES, "url_schemes": {"http", "https", "mailto"},
+                                    "link_rel": "noopener noreferrer"}
+_PASSING_RELATIVE = nh3.Cleaner(**_CLEANER_OPTIONS)
+_RESOLVING_RELATIVE = nh3.Cleaner(**_CLEANER_OPTIONS, url_relative=_resolve_relative)
 
 
 def clean_language(tag: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -59,6 +60,19 @@ def test_sanitise_html_makes_every_link_absolute() -> None:
         '<a href="https://e.com/news/post#top" rel="noopener noreferrer">t</a>')
     # A base urljoin rejects: relative links go, absolute ones stay.
     assert sanitise_html(markup, "http://[bad").count("href=") == 1
+    assert sanitise_html('<a href="rel">r</a>') == '<a href="rel" rel="noopener noreferrer">r</a>'  # no base
+
+
+def test_sanitise_html_resolves_against_its_own_base_on_every_thread() -> None:
+    """The cleaners are shared; each call's base is its thread's own."""
+    def resolve_many(number: int) -> set[str]:
+        base = f"https://e{number}.com/a/"
+        return {sanitise_html(f'<p><a href="x{i}">x</a>{"y" * i}</p>', base) for i in range(300)}
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(resolve_many, range(8)))
+    for number, cleaned in enumerate(results):
+        assert all(f'href="https://e{number}.com/a/x' in markup for markup in cleaned)
 
 
 def test_plain_text() -> None:
