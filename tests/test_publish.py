@@ -574,6 +574,14 @@ def test_a_batch_whose_background_write_fails_raises_and_leaves_every_old_file(t
     assert len(synced) == 7  # every file was waited for before the error came out
 
 
+def test_a_path_staged_twice_in_a_batch_gets_its_last_data(tmp_path: Path) -> None:
+    """Files are renamed into place by several threads at once: the earlier staging of a path is dropped."""
+    with AtomicBatch() as batch:
+        for n in range(30):
+            batch.write(tmp_path / f"{n % 3}.atom", f"version {n}".encode())
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {
+        "0.atom": b"version 27", "1.atom": b"version 28", "2.atom": b"version 29"}
+
 def test_a_batch_whose_caller_fails_waits_for_its_writes_and_removes_them(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError), AtomicBatch() as batch:
         for n in range(20):

@@ -552,10 +552,18 @@ class AtomicBatch:
         return True
 
     def commit(self) -> None:
-        pending = self._staged()
-        for temp, path in pending:
-            os.replace(temp, path)
-        for folder in {path.parent for _, path in pending}:
+        staged: dict[Path, Path] = {}  # destination: temporary file (a path staged twice gets its last data)
+        for temp, path in self._staged():
+            superseded = staged.pop(path, None)
+            if superseded is not None:
+                superseded.unlink()
+            staged[path] = temp
+        # Renaming over an old file frees it, which took 3.3 ms a file one after another, 0.2-0.4 ms in 8
+        # threads (300 files of 400 KB on this machine's ext4): the publish that rewrote every topic spent
+        # 1.05 s of its 1.5 s in renames (bench/publish.py's "one new story in every topic", timed per call).
+        with ThreadPoolExecutor(_WRITERS, thread_name_prefix="feeder-publish-rename") as renamers:
+            list(renamers.map(os.replace, staged.values(), staged))
+        for folder in {path.parent for path in staged}:
             _fsync(folder)  # the renames themselves
 
     def discard(self) -> None:
