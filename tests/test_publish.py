@@ -549,6 +549,47 @@ def test_a_batch_that_fails_halfway_leaves_every_old_file(tmp_path: Path) -> Non
     assert old.read_bytes() == b"new" and old.stat().st_mode & 0o777 == 0o644
 
 
+
+def test_a_batch_whose_background_write_fails_raises_and_leaves_every_old_file(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files are written and synced in background threads: an error there comes out of the batch, before
+    any file is renamed, and no temporary file stays behind."""
+    old = tmp_path / "world.atom"
+    old.write_bytes(b"old")
+    fdatasync = os.fdatasync
+    synced: list[int] = []
+
+    def full_disk_on_the_third(fd: int) -> None:
+        synced.append(fd)
+        if len(synced) == 3:
+            raise OSError(28, "No space left on device")
+        fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", full_disk_on_the_third)
+    with pytest.raises(OSError, match="No space"), AtomicBatch() as batch:
+        for n in range(6):
+            assert batch.write(tmp_path / f"{n}.atom", [b"new ", str(n).encode()])
+        assert batch.write(old, b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["world.atom"] and old.read_bytes() == b"old"
+    assert len(synced) == 7  # every file was waited for before the error came out
+
+
+def test_a_path_staged_twice_in_a_batch_gets_its_last_data(tmp_path: Path) -> None:
+    """Files are renamed into place by several threads at once: the earlier staging of a path is dropped."""
+    with AtomicBatch() as batch:
+        for n in range(30):
+            batch.write(tmp_path / f"{n % 3}.atom", f"version {n}".encode())
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {
+        "0.atom": b"version 27", "1.atom": b"version 28", "2.atom": b"version 29"}
+
+def test_a_batch_whose_caller_fails_waits_for_its_writes_and_removes_them(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), AtomicBatch() as batch:
+        for n in range(20):
+            batch.write(tmp_path / f"{n}.atom", [b"x" * 100_000])
+        raise RuntimeError("rendering the next topic failed")
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- WebSub ------------------------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.text import Words
 from feeder.model import Article, SourceState, Story
+from feeder.store.migrate import sanitise_stored_markup
 from feeder.store.schema import articles, metadata, sources, stories
 
 log = logging.getLogger("feeder.store")
@@ -40,6 +41,7 @@ class Store:
         self.url = url
         self.engine = _engine(url)
         metadata.create_all(self.engine)
+        self.markup_current = sanitise_stored_markup(self.engine)  # the publisher may trust stored markup
         self._checkpointer = _Checkpointer(self.engine) if _is_sqlite_file(url) else None
         # Per deduplicator: the highest article id it has been taught, to catch up with other workers.
         self._high_water: dict[int, int] = {}

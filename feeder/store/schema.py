@@ -116,3 +116,12 @@ articles = Table(
     Index("ix_articles_story", "story_id"),
     Index("ix_articles_published", "published"),
 )
+
+# Facts about the database as a whole, by key: "sanitiser" names the sanitiser that every stored summary
+# and content went through (feeder/store/migrate.py).
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
