@@ -300,7 +300,7 @@ class Pipeline:
             state = states.get(source.name)
             title = source.title or (state.title if state else "") or source.name
             infos[source.name] = SourceInfo(title, (state.link if state else "") or source.url, source.url)
-        return Publisher(self.config, infos)
+        return Publisher(self.config, infos, markup_trusted=self.store.markup_current)
 
     def publish(self) -> list[str]:
         """Write every topic's files; returns the slugs whose feeds changed."""

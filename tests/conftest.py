@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -11,7 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
+POSTGRES = os.environ.get("FEEDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
@@ -126,3 +130,27 @@ def atom(entries: list[dict[str, str]], title: str = "Test Atom", link: str = "h
         parts.append(f'<entry><link href="{link_href}"/>{fields}</entry>')
     return (f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">{"".join(parts)}'
             "</feed>").encode()
+
+
+def _postgres_url() -> Iterator[str]:
+    try:
+        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            schema = f"feeder_test_{uuid.uuid4().hex[:10]}"
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as exc:  # no driver, no server, no database: all mean "cannot test here"
+        pytest.skip(f"no PostgreSQL at {POSTGRES}: {type(exc).__name__}")
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'feeder.db'}"
+    else:
+        yield from _postgres_url()

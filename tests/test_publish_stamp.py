@@ -4,12 +4,16 @@ stored markup. Checked on a real SQLite file laid out by the schema before the s
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
 
 from feeder.config import TopicConfig
 from feeder.normalise import sanitise_html
 from feeder.publish import Publisher, RenderCache, TopicFeed
-from feeder.store import Store
+from feeder.store import _INGEST_LOCK, Store
 from feeder.store.migrate import SANITISER, sanitiser_stamp
 from tests.test_publish import SOURCES, article, make_config, story
 
@@ -111,3 +115,37 @@ def test_a_publisher_that_trusts_markup_does_not_sanitise_it(tmp_path: Path) -> 
     config = make_config(tmp_path)
     assert b"&lt;hr/&gt;" in Publisher(config, SOURCES, RenderCache(), markup_trusted=True).atom(feed)
     assert b"&lt;hr/&gt;" not in Publisher(config, SOURCES, RenderCache()).atom(feed)
+
+
+def test_workers_starting_together_take_turns_to_re_sanitise(database_url: str) -> None:
+    """Two workers opening a database with an old stamp at once: both start, the stamp ends current."""
+    Store(database_url).close()
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE meta SET value = 'nh3 0.0.1 normalise 0' WHERE key = :key"), {"key": SANITISER})
+    opened: list[bool] = []
+
+    def open_store() -> None:
+        store = Store(database_url)
+        opened.append(store.markup_current)
+        store.close()
+
+    with engine.connect() as blocker:  # holds both workers at their turn until they are both waiting
+        if blocker.dialect.name == "postgresql":
+            blocker.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _INGEST_LOCK})
+        else:
+            blocker.exec_driver_sql("BEGIN IMMEDIATE")
+        workers = [threading.Thread(target=open_store) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        time.sleep(0.5)
+        if blocker.dialect.name == "postgresql":
+            blocker.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _INGEST_LOCK})
+        else:
+            blocker.exec_driver_sql("COMMIT")
+        for worker in workers:
+            worker.join()
+    with engine.connect() as conn:
+        assert list(conn.execute(text("SELECT key, value FROM meta"))) == [(SANITISER, sanitiser_stamp())]
+    engine.dispose()
+    assert opened == [True, True]

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from feeder.dedup import Deduplicator
 from feeder.dedup.text import content_words
@@ -20,32 +17,7 @@ from feeder.model import Article, RawEntry, SourceState
 from feeder.normalise import to_article
 from feeder.store import Store
 
-POSTGRES = os.environ.get("FEEDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-
-def _postgres_url() -> Iterator[str]:
-    try:
-        admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            schema = f"feeder_test_{uuid.uuid4().hex[:10]}"
-            conn.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:  # no driver, no server, no database: all mean "cannot test here"
-        pytest.skip(f"no PostgreSQL at {POSTGRES}: {type(exc).__name__}")
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'feeder.db'}"
-    else:
-        yield from _postgres_url()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.text import Words
@@ -41,10 +41,23 @@ class Store:
         self.url = url
         self.engine = _engine(url)
         metadata.create_all(self.engine)
-        self.markup_current = sanitise_stored_markup(self.engine)  # the publisher may trust stored markup
+        # True: every stored summary and content is as today's sanitiser leaves it, so the publisher may
+        # trust it (feeder.store.migrate).
+        self.markup_current = self._bring_markup_current()
         self._checkpointer = _Checkpointer(self.engine) if _is_sqlite_file(url) else None
         # Per deduplicator: the highest article id it has been taught, to catch up with other workers.
         self._high_water: dict[int, int] = {}
+
+    def _bring_markup_current(self) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                _take_turn(conn)
+                sanitise_stored_markup(conn)
+        except SQLAlchemyError as exc:  # a busy or read-only database: publishing checks every entry instead
+            log.warning("stored markup not re-sanitised, the publisher will check every entry: %s",
+                        str(exc).splitlines()[0])
+            return False
+        return True
 
     def close(self) -> None:
         if self._checkpointer is not None:
@@ -139,8 +152,7 @@ class Store:
         if len({source for source, _ in batches}) < len(batches):
             raise ValueError("ingest_many: a source may appear only once in a transaction")
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
+            _take_turn(conn)
             self._catch_up(conn, dedup)
             job = _Ingest(conn, dedup, priorities, now, title_words or {})
             results = [job.run(source, new_articles) for source, new_articles in batches]
@@ -370,6 +382,13 @@ class _Ingest:
     def _outranks(self, article: Article, source: str, published: datetime | None) -> bool:
         mine, theirs = self.priorities.get(article.source, 0), self.priorities.get(source, 0)
         return mine > theirs or (mine == theirs and (published is None or article.published < published))
+
+
+def _take_turn(conn: Connection) -> None:
+    """Writers that allocate ids or rewrite rows go one at a time: on PostgreSQL by an advisory lock held
+    to the end of the transaction; on SQLite the write lock does it."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
 
 
 def _with_articles(conn: Connection, story_rows: Sequence[Any]) -> list[Story]:

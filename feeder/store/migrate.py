@@ -16,7 +16,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from feeder import normalise
 from feeder.normalise import sanitise_html
@@ -35,19 +35,17 @@ def sanitiser_stamp() -> str:
     return f"nh3 {version('nh3')} normalise {hashlib.blake2b(code, digest_size=8).hexdigest()}"
 
 
-def sanitise_stored_markup(engine: Engine) -> bool:
-    """Bring every stored summary and content to the current sanitiser, once per sanitiser; True once they
-    are (always, unless this raised)."""
+def sanitise_stored_markup(conn: Connection) -> None:
+    """Bring every stored summary and content to the current sanitiser, once per sanitiser, in the caller's
+    transaction (which must keep other writers out: ``Store`` takes its turn first)."""
     stamp = sanitiser_stamp()
-    with engine.begin() as conn:
-        if conn.execute(select(meta.c.value).where(meta.c.key == SANITISER)).scalar() == stamp:
-            return True
-        changed = _sanitise_all(conn)
-        conn.execute(delete(meta).where(meta.c.key == SANITISER))
-        conn.execute(insert(meta).values(key=SANITISER, value=stamp))
-    if changed:
-        log.info("stored markup sanitised again for %s: %d articles changed", stamp, changed)
-    return True
+    if conn.execute(select(meta.c.value).where(meta.c.key == SANITISER)).scalar() == stamp:
+        return
+    log.info("stored markup: re-sanitising every article for %s", stamp)
+    changed = _sanitise_all(conn)
+    conn.execute(delete(meta).where(meta.c.key == SANITISER))
+    conn.execute(insert(meta).values(key=SANITISER, value=stamp))
+    log.info("stored markup: %d articles changed", changed)
 
 
 def _sanitise_all(conn: Connection) -> int:
