@@ -8,9 +8,10 @@
    state, the files on disk already current), then, in the first process again, one more new story with
    the other stories as fresh objects (the long-running daemon's usual publish). Wall and CPU (process)
    time: the machine may be shared. Article HTML is what the store holds, already sanitised at ingest
-   (normalise); --unsanitised gives the publisher markup an older sanitiser left, which it must sanitise
-   again; --stamped publishes as from a store whose sanitiser stamp is current (Store.markup_current), which
-   the publisher trusts without checking.
+   (normalise) and, as in the daemon, trusted without a check because the store's sanitiser stamp is
+   current (Store.markup_current); --unstamped checks every entry as a publisher must when the stamp could
+   not be brought current; --unsanitised (implies --unstamped) gives it markup an older sanitiser left, which
+   it must sanitise again.
 2. Requests/s for one topic feed served by uvicorn on 127.0.0.1 (in a child process, so the client's
    Python does not share its GIL), with and without If-None-Match; httpx with a bounded worker pool,
    bounded in request count and seconds.
@@ -187,12 +188,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--unsanitised", action="store_true", help="article HTML not in the sanitiser's shape")
-    parser.add_argument("--stamped", action="store_true", help="markup trusted, as from a store with a current stamp")
+    parser.add_argument("--unstamped", action="store_true", help="markup checked (no current stamp)")
     parser.add_argument("--no-serving", action="store_true", help="only the publishing part")
     parser.add_argument("--profile", action="store_true", help="the cold publish under cProfile, and its page faults")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="feeder-bench-") as folder:
-        bench_publish(Path(folder), args.topics, args.entries, args.unsanitised, args.profile, args.stamped)
+        bench_publish(Path(folder), args.topics, args.entries, args.unsanitised, args.profile,
+                      stamped=not (args.unstamped or args.unsanitised))
         if not args.no_serving:
             bench_serving(Path(folder) / "state" / "public", args.requests, args.seconds, args.workers)
 
