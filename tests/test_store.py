@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,11 +15,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from feeder.dedup import Deduplicator
+from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.text import content_words
 from feeder.model import Article, RawEntry, SourceState
 from feeder.normalise import to_article
-from feeder.store import Store
+from feeder.store import IngestResult, Store
 
 POSTGRES = os.environ.get("FEEDER_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -239,3 +240,41 @@ def test_article_versions_name_each_article_its_story_and_content(store: Store) 
     after = store.article_versions()
     assert after.keys() == before.keys()
     assert [after[i] != before[i] for i in sorted(before)] == [True, False]
+
+
+def test_writers_sharing_a_database_take_turns_from_the_first_read(database_url: str) -> None:
+    """Ids come from max(id), read at the start of an ingest: two workers on one file would allocate
+    the same ids unless the first holds the write lock from its first read to its commit (on SQLite,
+    pysqlite's own BEGIN comes only with the first INSERT). Readers never wait for it."""
+    worker_a, worker_b = Store(database_url), Store(database_url)
+    inside, go = threading.Event(), threading.Event()
+
+    class Paused(Deduplicator):  # worker A stops after its reads, before any write
+        def match(self, headline: Headline) -> int | None:
+            inside.set()
+            go.wait(10)
+            return super().match(headline)
+
+    results: dict[str, IngestResult | Exception] = {}
+
+    def run(name: str, worker: Store, dedup: Deduplicator, title: str) -> None:
+        try:
+            results[name] = ingest(worker, dedup, [article(name, "1", title, T0)])
+        except Exception as exc:  # reported by the comparison below
+            results[name] = exc
+
+    first = threading.Thread(target=run, args=("a", worker_a, Paused(), "Storm nears coast"))
+    first.start()
+    assert inside.wait(10)
+    assert worker_b.counts() == {"articles": 0, "stories": 0}  # a reader does not wait
+    second = threading.Thread(target=run, args=("b", worker_b, Deduplicator(), "Oil falls to $98"))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # waiting for worker A's turn to end
+    go.set()
+    first.join()
+    second.join()
+    assert results == {"a": IngestResult(new=1), "b": IngestResult(new=1)}
+    assert sorted(s.outlets for s in worker_a.recent_stories(10)) == [("a",), ("b",)]
+    worker_a.close()
+    worker_b.close()
