@@ -14,11 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, NoResultFound
 
 from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.text import Words
 from feeder.model import Article, SourceState, Story
+from feeder.store.driver import Statements, run_many
 from feeder.store.schema import articles, metadata, sources, stories
 
 log = logging.getLogger("feeder.store")
@@ -44,6 +45,7 @@ class Store:
         # (ids are allocated from max(id), see _Ingest), so that writers sharing the file take turns.
         self._writer = self.engine.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
         metadata.create_all(self._writer)
+        self._sql = Statements(self.engine.dialect)
         self._checkpointer = _Checkpointer(self.engine) if _is_sqlite_file(url) else None
         # Per deduplicator: the highest article id it has been taught, to catch up with other workers.
         self._high_water: dict[int, int] = {}
@@ -144,8 +146,8 @@ class Store:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
             self._catch_up(conn, dedup)
-            job = _Ingest(conn, dedup, priorities, now, title_words or {})
-            results = [job.run(source, new_articles) for source, new_articles in batches]
+            job = _Ingest(conn, self._sql, dedup, priorities, now, title_words or {})
+            results = job.run_all(batches)
             job.write()
             self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), job.last_article_id)
             return results
@@ -256,24 +258,32 @@ class _Ingest:
     ``write``, so that several sources share each statement.
     """
 
-    def __init__(self, conn: Connection, dedup: Deduplicator, priorities: Mapping[str, int],
+    def __init__(self, conn: Connection, sql: Statements, dedup: Deduplicator, priorities: Mapping[str, int],
                  now: datetime, title_words: Mapping[str, Words]) -> None:
         self.conn = conn
+        self.sql = sql
         self.dedup = dedup
         self.title_words = title_words
         self.priorities = priorities
         self.now = now
+        self.seen = sql.stamp(now)
         self.drafts: dict[int, _StoryDraft] = {}
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[tuple[Any, ...]] = []  # in driver.ARTICLE_COLUMNS order
         self.next_article = 0  # 0: not read from the database yet
         self.next_story = 0
         self.last_article_id = 0
 
-    def run(self, source: str, batch: Sequence[Article]) -> IngestResult:
-        unique = list(_unique_guids(batch))
-        known = self._known(source, [a.guid for a in unique])
-        fresh = [a for a in unique if a.guid not in known]
-        edited = [(known[a.guid][0], a) for a in unique if a.guid in known and known[a.guid][1] != a.content_hash]
+    def run_all(self, batches: Sequence[tuple[str, Sequence[Article]]]) -> list[IngestResult]:
+        """Each source's articles in turn; what is stored already is looked up for all of them at once."""
+        unique = [(source, list(_unique_guids(batch))) for source, batch in batches]
+        known = self._known([(source, a.guid) for source, batch in unique for a in batch])
+        return [self._run(source, batch, known) for source, batch in unique]
+
+    def _run(self, source: str, unique: list[Article],
+             known: Mapping[tuple[str, str], tuple[int, str]]) -> IngestResult:
+        stored = [(known.get((source, a.guid)), a) for a in unique]
+        fresh = [a for found, a in stored if found is None]
+        edited = [(found[0], a) for found, a in stored if found is not None and found[1] != a.content_hash]
         if edited:
             self.write()  # an edit updates its story directly: drafts written later must not undo that
         for article_id, article in edited:
@@ -281,41 +291,51 @@ class _Ingest:
         merged = self._insert_all(fresh) if fresh else 0
         return IngestResult(len(fresh), len(edited), merged)
 
-    def _known(self, source: str, guids: list[str]) -> dict[str, tuple[int, str]]:
-        found: dict[str, tuple[int, str]] = {}
-        for chunk in _chunks(guids, 500):
-            rows = self.conn.execute(
-                select(articles.c.guid, articles.c.id, articles.c.content_hash)
-                .where(articles.c.source == source, articles.c.guid.in_(chunk))
-            )
-            found.update({guid: (row_id, digest) for guid, row_id, digest in rows})
+    def _known(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+        """(source, guid) -> (id, content hash) of those stored. No source's articles are written before
+        its turn, and each source comes once: one look-up at the start answers for every turn."""
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        for chunk in _chunks(pairs, 500):
+            rows = self.conn.exec_driver_sql(self.sql.known(len(chunk)), tuple(v for pair in chunk for v in pair))
+            found.update({(source, guid): (row_id, digest) for source, guid, row_id, digest in rows})
         return found
 
     def _insert_all(self, fresh: list[Article]) -> int:
         if not self.next_article:
-            self.next_article = (self.conn.execute(select(func.max(articles.c.id))).scalar() or 0) + 1
-            self.next_story = (self.conn.execute(select(func.max(stories.c.id))).scalar() or 0) + 1
-        merged = 0
-        for article in fresh:
-            article_id, self.next_article = self.next_article, self.next_article + 1
-            # Headlines only: no engine reads summaries yet.
-            headline = Headline(article.title, article.published, article.url,
-                                words=self.title_words.get(article.title))
-            story_id = self.dedup.match(headline)
-            if story_id is None:
-                story_id, self.next_story = self.next_story, self.next_story + 1
-                self.drafts[story_id] = _StoryDraft(None, "", None, article.published, article.updated,
-                                                    uid=_story_uid(article))
-            else:
-                merged += 1
-            self.dedup.add(story_id, headline)
-            self.rows.append({**_row(article), "id": article_id, "first_seen": self.now, "story_id": story_id})
+            top_article, top_story = self.conn.execute(
+                select(select(func.max(articles.c.id)).scalar_subquery(),
+                       select(func.max(stories.c.id)).scalar_subquery())).one()
+            self.next_article, self.next_story = (top_article or 0) + 1, (top_story or 0) + 1
+        placed = [self._place(article) for article in fresh]
+        self._load_drafts(sorted({story_id for _, story_id, _, _ in placed if story_id not in self.drafts}))
+        stamp, seen = self.sql.stamp, self.seen
+        for article_id, story_id, article, _ in placed:
+            self.rows.append((article_id, article.source, article.guid, article.url, article.title, article.author,
+                              article.summary, article.content, _CATEGORY_SEP.join(article.categories),
+                              article.language, stamp(article.published), stamp(article.updated), seen,
+                              article.content_hash, story_id))
             self._elect(story_id, article, article_id)
         self.last_article_id = self.next_article - 1
-        return merged
+        return sum(joined for _, _, _, joined in placed)
 
+    def _place(self, article: Article) -> tuple[int, int, Article, bool]:
+        """The article's id, the story it goes to and whether that story was there before it (if none
+        matches, a new one, drafted here)."""
+        article_id, self.next_article = self.next_article, self.next_article + 1
+        # Headlines only: no engine reads summaries yet.
+        headline = Headline(article.title, article.published, article.url, words=self.title_words.get(article.title))
+        story_id = self.dedup.match(headline)
+        if story_id is None:
+            story_id, self.next_story = self.next_story, self.next_story + 1
+            self.drafts[story_id] = _StoryDraft(None, "", None, article.published, article.updated,
+                                                uid=_story_uid(article))
+            joined = False
+        else:
+            joined = True
+        self.dedup.add(story_id, headline)
+        return article_id, story_id, article, joined
     def _elect(self, story_id: int, article: Article, article_id: int) -> None:
-        draft = self.drafts.get(story_id) or self._load_draft(story_id)
+        draft = self.drafts[story_id]
         draft.first_published = min(draft.first_published, article.published)
         if draft.canonical_id is None or self._outranks(article, draft.canonical_source,
                                                         draft.canonical_published):
@@ -324,37 +344,34 @@ class _Ingest:
             draft.canonical_published = article.published
             draft.updated = max(draft.updated, article.updated)
 
-    def _load_draft(self, story_id: int) -> _StoryDraft:
-        canonical_id, first_published, updated, source, published = self.conn.execute(
-            select(stories.c.canonical_id, stories.c.first_published, stories.c.updated, articles.c.source,
-                   articles.c.published)
-            .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
-            .where(stories.c.id == story_id)
-        ).one()
-        draft = _StoryDraft(canonical_id, source or "", _as_utc(published) if published else None,
-                            _as_utc(first_published), _as_utc(updated))
-        self.drafts[story_id] = draft
-        return draft
+    def _load_drafts(self, story_ids: Sequence[int]) -> None:
+        """Drafts of stored stories, as they are now (after any edit this transaction wrote)."""
+        for chunk in _chunks(story_ids, 500):
+            rows = self.conn.execute(
+                select(stories.c.id, stories.c.canonical_id, stories.c.first_published, stories.c.updated,
+                       articles.c.source, articles.c.published)
+                .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
+                .where(stories.c.id.in_(chunk))
+            ).all()
+            for story_id, canonical_id, first_published, updated, source, published in rows:
+                self.drafts[story_id] = _StoryDraft(canonical_id, source or "",
+                                                    _as_utc(published) if published else None,
+                                                    _as_utc(first_published), _as_utc(updated))
+            if len(rows) < len(chunk):
+                raise NoResultFound(f"stories {sorted(set(chunk) - set(self.drafts))} are gone")
 
     def write(self) -> None:
         """The rows and story changes decided so far, in three statements."""
         drafts, rows = self.drafts, self.rows
         self.drafts, self.rows = {}, []
-        created = [{"id": sid, "uid": d.uid, "canonical_id": d.canonical_id, "first_published": d.first_published,
-                    "updated": d.updated} for sid, d in drafts.items() if d.uid]
-        if created:
-            self.conn.execute(insert(stories), created)
-        if rows:
-            self.conn.execute(insert(articles), rows)
-        joined = [{"sid": sid, "canonical_id": d.canonical_id, "first_published": d.first_published,
-                   "updated": d.updated} for sid, d in drafts.items() if not d.uid]
-        if joined:
-            self.conn.execute(
-                update(stories).where(stories.c.id == bindparam("sid")).values(
-                    canonical_id=bindparam("canonical_id"), first_published=bindparam("first_published"),
-                    updated=bindparam("updated")),
-                joined,
-            )
+        stamp, sql = self.sql.stamp, self.sql
+        run_many(self.conn, sql.insert_story, [
+            (story_id, d.uid, d.canonical_id, stamp(d.first_published), stamp(d.updated))
+            for story_id, d in drafts.items() if d.uid])
+        run_many(self.conn, sql.insert_article, rows)
+        run_many(self.conn, sql.update_story, [
+            (d.canonical_id, stamp(d.first_published), stamp(d.updated), story_id)
+            for story_id, d in drafts.items() if not d.uid])
 
     def _update(self, article_id: int, article: Article) -> None:
         """An edited article rewritten in place."""
