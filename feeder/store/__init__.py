@@ -12,7 +12,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, NoResultFound
 
@@ -168,19 +181,15 @@ class Store:
             if newest is None:
                 self._high_water[id(dedup)] = 0
                 return 0
-            return self._teach(conn, dedup, articles.c.published >= _as_utc(newest) - dedup.window)
+            return self._teach(conn, dedup, _TAUGHT.where(articles.c.published >= _as_utc(newest) - dedup.window))
 
     def _catch_up(self, conn: Connection, dedup: Deduplicator) -> int:
         """Articles other workers stored since this deduplicator last looked."""
-        high_water = self._high_water.get(id(dedup), 0)
-        return self._teach(conn, dedup, articles.c.id > high_water)
+        return self._teach(conn, dedup, _CAUGHT_UP, {"high_water": self._high_water.get(id(dedup), 0)})
 
-    def _teach(self, conn: Connection, dedup: Deduplicator, where: Any) -> int:
-        rows = conn.execute(
-            select(articles.c.id, articles.c.story_id, articles.c.title, articles.c.published, articles.c.url)
-            .where(where)
-            .order_by(articles.c.id)
-        ).all()
+    def _teach(self, conn: Connection, dedup: Deduplicator, query: Select[Any],
+               params: Mapping[str, Any] | None = None) -> int:
+        rows = conn.execute(query, params).all()
         for _id, story_id, title, published, url in rows:
             dedup.add(story_id, Headline(title, _as_utc(published), url))
         if rows:
@@ -236,6 +245,18 @@ class Store:
             doomed = select(stories.c.id).where(stories.c.id.not_in(newest))
             conn.execute(delete(articles).where(articles.c.story_id.in_(doomed)))
             return conn.execute(delete(stories).where(stories.c.id.not_in(newest))).rowcount
+
+
+# The ingest's Core queries, built once: each transaction runs them, and building a statement costs
+# more than executing one of these small queries from SQLAlchemy's compiled cache.
+_TAUGHT = select(articles.c.id, articles.c.story_id, articles.c.title, articles.c.published,
+                 articles.c.url).order_by(articles.c.id)
+_CAUGHT_UP = _TAUGHT.where(articles.c.id > bindparam("high_water"))
+_TOP_IDS = select(select(func.max(articles.c.id)).scalar_subquery(), select(func.max(stories.c.id)).scalar_subquery())
+_DRAFTS = (select(stories.c.id, stories.c.canonical_id, stories.c.first_published, stories.c.updated,
+                  articles.c.source, articles.c.published)
+           .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
+           .where(stories.c.id.in_(bindparam("ids", expanding=True))))
 
 
 @dataclass(slots=True)
@@ -302,9 +323,7 @@ class _Ingest:
 
     def _insert_all(self, fresh: list[Article]) -> int:
         if not self.next_article:
-            top_article, top_story = self.conn.execute(
-                select(select(func.max(articles.c.id)).scalar_subquery(),
-                       select(func.max(stories.c.id)).scalar_subquery())).one()
+            top_article, top_story = self.conn.execute(_TOP_IDS).one()
             self.next_article, self.next_story = (top_article or 0) + 1, (top_story or 0) + 1
         placed = [self._place(article) for article in fresh]
         self._load_drafts(sorted({story_id for _, story_id, _, _ in placed if story_id not in self.drafts}))
@@ -347,12 +366,7 @@ class _Ingest:
     def _load_drafts(self, story_ids: Sequence[int]) -> None:
         """Drafts of stored stories, as they are now (after any edit this transaction wrote)."""
         for chunk in _chunks(story_ids, 500):
-            rows = self.conn.execute(
-                select(stories.c.id, stories.c.canonical_id, stories.c.first_published, stories.c.updated,
-                       articles.c.source, articles.c.published)
-                .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
-                .where(stories.c.id.in_(chunk))
-            ).all()
+            rows = self.conn.execute(_DRAFTS, {"ids": chunk}).all()
             for story_id, canonical_id, first_published, updated, source, published in rows:
                 self.drafts[story_id] = _StoryDraft(canonical_id, source or "",
                                                     _as_utc(published) if published else None,
