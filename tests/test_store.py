@@ -9,11 +9,13 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import StatementError
 
 from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.text import content_words
@@ -278,3 +280,23 @@ def test_writers_sharing_a_database_take_turns_from_the_first_read(database_url:
     assert sorted(s.outlets for s in worker_a.recent_stories(10)) == [("a",), ("b",)]
     worker_a.close()
     worker_b.close()
+
+
+def test_dates_are_stored_as_sqlalchemy_would_bind_them(tmp_path: Path) -> None:
+    """The ingest binds dates itself (feeder.store.driver): the text in the file must stay what
+    SQLAlchemy's DateTime wrote before, in UTC, or existing databases would sort and compare wrongly."""
+    path = tmp_path / "feeder.db"
+    store = Store(f"sqlite:///{path}")
+    east = timezone(timedelta(hours=2))
+    published = datetime(2026, 11, 27, 14, 0, 0, 5, tzinfo=east)
+    store.ingest("a", [article("a", "1", "Storm nears coast", published)], Deduplicator(), {}, T0)
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        assert raw.execute("SELECT published, updated, first_seen FROM articles").fetchone() == (
+            "2026-11-27 12:00:00.000005", "2026-11-27 12:00:00.000005", "2026-11-27 12:00:00.000000")
+        assert raw.execute("SELECT first_published FROM stories").fetchone() == ("2026-11-27 12:00:00.000005",)
+    [story] = store.recent_stories(10)
+    assert story.article.published == published and story.article.published.tzinfo == UTC
+    naive = replace(article("b", "2", "Oil falls to $98", T0), published=datetime(2026, 11, 27))
+    with pytest.raises((ValueError, StatementError), match="naive"):  # Core wrapped it; the driver path does not
+        store.ingest("b", [naive], Deduplicator(), {}, T0)
+    store.close()

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError, NoResultFound
 from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.text import Words
 from feeder.model import Article, SourceState, Story
-from feeder.store.driver import Statements, run_many
+from feeder.store.driver import Stamps, Statements, run_many
 from feeder.store.schema import articles, metadata, sources, stories
 
 log = logging.getLogger("feeder.store")
@@ -59,6 +59,7 @@ class Store:
         self._writer = self.engine.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
         metadata.create_all(self._writer)
         self._sql = Statements(self.engine.dialect)
+        self._stamps = Stamps(self._sql.stamp)
         self._checkpointer = _Checkpointer(self.engine) if _is_sqlite_file(url) else None
         # Per deduplicator: the highest article id it has been taught, to catch up with other workers.
         self._high_water: dict[int, int] = {}
@@ -159,7 +160,7 @@ class Store:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
             self._catch_up(conn, dedup)
-            job = _Ingest(conn, self._sql, dedup, priorities, now, title_words or {})
+            job = _Ingest(conn, self._sql, self._stamps, dedup, priorities, now, title_words or {})
             results = job.run_all(batches)
             job.write()
             self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), job.last_article_id)
@@ -279,15 +280,16 @@ class _Ingest:
     ``write``, so that several sources share each statement.
     """
 
-    def __init__(self, conn: Connection, sql: Statements, dedup: Deduplicator, priorities: Mapping[str, int],
-                 now: datetime, title_words: Mapping[str, Words]) -> None:
+    def __init__(self, conn: Connection, sql: Statements, stamps: Stamps, dedup: Deduplicator,
+                 priorities: Mapping[str, int], now: datetime, title_words: Mapping[str, Words]) -> None:
         self.conn = conn
         self.sql = sql
         self.dedup = dedup
         self.title_words = title_words
         self.priorities = priorities
         self.now = now
-        self.seen = sql.stamp(now)
+        self.stamps = stamps
+        self.seen = stamps[now]
         self.drafts: dict[int, _StoryDraft] = {}
         self.rows: list[tuple[Any, ...]] = []  # in driver.ARTICLE_COLUMNS order
         self.next_article = 0  # 0: not read from the database yet
@@ -327,7 +329,7 @@ class _Ingest:
             self.next_article, self.next_story = (top_article or 0) + 1, (top_story or 0) + 1
         placed = [self._place(article) for article in fresh]
         self._load_drafts(sorted({story_id for _, story_id, _, _ in placed if story_id not in self.drafts}))
-        stamp, seen = self.sql.stamp, self.seen
+        stamp, seen = self.stamps.__getitem__, self.seen
         for article_id, story_id, article, _ in placed:
             self.rows.append((article_id, article.source, article.guid, article.url, article.title, article.author,
                               article.summary, article.content, _CATEGORY_SEP.join(article.categories),
@@ -378,7 +380,7 @@ class _Ingest:
         """The rows and story changes decided so far, in three statements."""
         drafts, rows = self.drafts, self.rows
         self.drafts, self.rows = {}, []
-        stamp, sql = self.sql.stamp, self.sql
+        stamp, sql = self.stamps.__getitem__, self.sql
         run_many(self.conn, sql.insert_story, [
             (story_id, d.uid, d.canonical_id, stamp(d.first_published), stamp(d.updated))
             for story_id, d in drafts.items() if d.uid])

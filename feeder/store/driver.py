@@ -58,6 +58,23 @@ class Statements:
         return _known_sql(self._known_head, self._known_tail, self.mark, pairs)
 
 
+class Stamps(dict[datetime, Any]):
+    """Dates as bound, remembered by value: a farm's feeds repeat many dates. Equal dates are the same
+    instant, so they bind the same (UTC) text."""
+
+    LIMIT = 100_000  # entries kept before starting afresh
+
+    def __init__(self, stamp: Stamp) -> None:
+        super().__init__()
+        self.stamp = stamp
+
+    def __missing__(self, value: datetime) -> Any:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        bound = self[value] = self.stamp(value)
+        return bound
+
+
 def run_many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
     if rows:
         conn.exec_driver_sql(sql, list(rows))
