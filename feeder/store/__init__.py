@@ -38,7 +38,6 @@ from feeder.store.schema import articles, metadata, sources, stories
 log = logging.getLogger("feeder.store")
 _CATEGORY_SEP = "\x1f"
 _INGEST_LOCK = 0x0FEEDE4  # PostgreSQL advisory lock key: one ingest at a time across workers
-_SQLITE_BEGIN = "feeder_sqlite_begin"  # execution option: the BEGIN that opens a transaction on SQLite
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +53,8 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
-        # Every transaction that writes: on SQLite it takes the write lock at BEGIN, before its first read
-        # (ids are allocated from max(id), see _Ingest), so that writers sharing the file take turns.
-        self._writer = self.engine.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
-        metadata.create_all(self._writer)
+        with self._writing() as conn:
+            metadata.create_all(conn)
         self._sql = Statements(self.engine.dialect)
         self._stamps = Stamps(self._sql.stamp)
         self._checkpointer = _Checkpointer(self.engine) if _is_sqlite_file(url) else None
@@ -68,6 +65,18 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that writes. On SQLite it takes the write lock at BEGIN, before its first read (ids
+        are allocated from max(id), see _Ingest), so that writers sharing the file take turns; readers
+        run each statement on its own and never wait for it (WAL)."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # Emitted here, not from a "begin" event (SQLAlchemy's recipe): with any engine event
+                # listened to, SQLAlchemy dispatches its (empty) events around every statement.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -88,7 +97,7 @@ class Store:
         """Several states in one transaction and two statements: a warm refresh of thousands of 304s
         commits once per batch."""
         latest = {state.name: {f.name: getattr(state, f.name) for f in fields(SourceState)} for state in states}
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             known: set[str] = set()
             for chunk in _chunks(list(latest), 500):
                 known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
@@ -107,7 +116,7 @@ class Store:
             known = set(conn.execute(select(sources.c.name)).scalars())
         for name in names:
             if name not in known:
-                with contextlib.suppress(IntegrityError), self._writer.begin() as conn:
+                with contextlib.suppress(IntegrityError), self._writing() as conn:
                     conn.execute(insert(sources).values(name=name))  # another worker may win: fine
         due = (sources.c.next_fetch.is_(None) | (sources.c.next_fetch <= now)) & sources.c.gone.is_(False)
         wanted = set(names)
@@ -115,7 +124,7 @@ class Store:
         with self.engine.connect() as conn:
             candidates = [n for n in conn.execute(select(sources.c.name).where(due)).scalars() if n in wanted]
         for name in sorted(candidates):
-            with self._writer.begin() as conn:
+            with self._writing() as conn:
                 done = conn.execute(update(sources).where(sources.c.name == name, due)
                                     .values(next_fetch=lease_until))
                 if done.rowcount == 1:
@@ -156,7 +165,7 @@ class Store:
         """
         if len({source for source, _ in batches}) < len(batches):
             raise ValueError("ingest_many: a source may appear only once in a transaction")
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _INGEST_LOCK})
             self._catch_up(conn, dedup)
@@ -241,7 +250,7 @@ class Store:
 
         First seen, not published: an old article its source still carries (an archive, a folder of
         files) would otherwise be pruned and ingested again on every poll."""
-        with self._writer.begin() as conn:
+        with self._writing() as conn:
             newest = select(articles.c.story_id).where(articles.c.first_seen >= older_than)
             doomed = select(stories.c.id).where(stories.c.id.not_in(newest))
             conn.execute(delete(articles).where(articles.c.story_id.in_(doomed)))
@@ -437,13 +446,12 @@ def _engine(url: str) -> Engine:
         Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True, connect_args={"timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
-    event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite would BEGIN (deferred) only at the first INSERT, after a transaction's reads: _sqlite_begin
-    # emits BEGIN instead (SQLAlchemy's recipe, "Enabling Non-Legacy SQLite Transactional Modes").
+    # pysqlite would BEGIN (deferred) only at the first INSERT, after a transaction's reads: Store._writing
+    # emits BEGIN IMMEDIATE instead (as in SQLAlchemy's "Enabling Non-Legacy SQLite Transactional Modes").
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL: readers (the HTTP server) never wait for the writer; synchronous=NORMAL is crash-safe in WAL.
@@ -452,11 +460,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA wal_autocheckpoint=0")  # see _Checkpointer
     cursor.close()
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    # Readers BEGIN deferred: in WAL mode they never wait for the writer, nor it for them.
-    conn.exec_driver_sql(conn.get_execution_options().get(_SQLITE_BEGIN, "BEGIN"))
 
 
 def _is_sqlite_file(url: str) -> bool:
