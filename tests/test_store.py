@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import StatementError
 
-from feeder.dedup import Deduplicator
+from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.text import content_words
 from feeder.model import Article, RawEntry, SourceState
 from feeder.normalise import to_article
-from feeder.store import Store
+from feeder.store import IngestResult, Store
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -211,3 +214,61 @@ def test_article_versions_name_each_article_its_story_and_content(store: Store) 
     after = store.article_versions()
     assert after.keys() == before.keys()
     assert [after[i] != before[i] for i in sorted(before)] == [True, False]
+
+
+def test_writers_sharing_a_database_take_turns_from_the_first_read(database_url: str) -> None:
+    """Ids come from max(id), read at the start of an ingest: two workers on one file would allocate
+    the same ids unless the first holds the write lock from its first read to its commit (on SQLite,
+    pysqlite's own BEGIN comes only with the first INSERT). Readers never wait for it."""
+    worker_a, worker_b = Store(database_url), Store(database_url)
+    inside, go = threading.Event(), threading.Event()
+
+    class Paused(Deduplicator):  # worker A stops after its reads, before any write
+        def match(self, headline: Headline) -> int | None:
+            inside.set()
+            go.wait(10)
+            return super().match(headline)
+
+    results: dict[str, IngestResult | Exception] = {}
+
+    def run(name: str, worker: Store, dedup: Deduplicator, title: str) -> None:
+        try:
+            results[name] = ingest(worker, dedup, [article(name, "1", title, T0)])
+        except Exception as exc:  # reported by the comparison below
+            results[name] = exc
+
+    first = threading.Thread(target=run, args=("a", worker_a, Paused(), "Storm nears coast"))
+    first.start()
+    assert inside.wait(10)
+    assert worker_b.counts() == {"articles": 0, "stories": 0}  # a reader does not wait
+    second = threading.Thread(target=run, args=("b", worker_b, Deduplicator(), "Oil falls to $98"))
+    second.start()
+    second.join(0.3)
+    assert second.is_alive()  # waiting for worker A's turn to end
+    go.set()
+    first.join()
+    second.join()
+    assert results == {"a": IngestResult(new=1), "b": IngestResult(new=1)}
+    assert sorted(s.outlets for s in worker_a.recent_stories(10)) == [("a",), ("b",)]
+    worker_a.close()
+    worker_b.close()
+
+
+def test_dates_are_stored_as_sqlalchemy_would_bind_them(tmp_path: Path) -> None:
+    """The ingest binds dates itself (feeder.store.driver): the text in the file must stay what
+    SQLAlchemy's DateTime wrote before, in UTC, or existing databases would sort and compare wrongly."""
+    path = tmp_path / "feeder.db"
+    store = Store(f"sqlite:///{path}")
+    east = timezone(timedelta(hours=2))
+    published = datetime(2026, 11, 27, 14, 0, 0, 5, tzinfo=east)
+    store.ingest("a", [article("a", "1", "Storm nears coast", published)], Deduplicator(), {}, T0)
+    with contextlib.closing(sqlite3.connect(path)) as raw:
+        assert raw.execute("SELECT published, updated, first_seen FROM articles").fetchone() == (
+            "2026-11-27 12:00:00.000005", "2026-11-27 12:00:00.000005", "2026-11-27 12:00:00.000000")
+        assert raw.execute("SELECT first_published FROM stories").fetchone() == ("2026-11-27 12:00:00.000005",)
+    [story] = store.recent_stories(10)
+    assert story.article.published == published and story.article.published.tzinfo == UTC
+    naive = replace(article("b", "2", "Oil falls to $98", T0), published=datetime(2026, 11, 27))
+    with pytest.raises((ValueError, StatementError), match="naive"):  # Core wrapped it; the driver path does not
+        store.ingest("b", [naive], Deduplicator(), {}, T0)
+    store.close()

@@ -12,13 +12,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Select,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, NoResultFound, SQLAlchemyError
 
 from feeder.dedup import Deduplicator, Headline
 from feeder.dedup.text import Words
 from feeder.model import Article, SourceState, Story
+from feeder.store.driver import Stamps, Statements, run_many
 from feeder.store.migrate import sanitise_stored_markup
 from feeder.store.schema import articles, metadata, sources, stories
 
@@ -40,7 +54,10 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
-        metadata.create_all(self.engine)
+        with self._writing() as conn:
+            metadata.create_all(conn)
+        self._sql = Statements(self.engine.dialect)
+        self._stamps = Stamps(self._sql.stamp)
         # True: every stored summary and content is as today's sanitiser leaves it, so the publisher may
         # trust it (feeder.store.migrate).
         self.markup_current = self._bring_markup_current()
@@ -50,7 +67,7 @@ class Store:
 
     def _bring_markup_current(self) -> bool:
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 _take_turn(conn)
                 sanitise_stored_markup(conn)
         except SQLAlchemyError as exc:  # a busy or read-only database: publishing checks every entry instead
@@ -63,6 +80,18 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
         self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """A transaction that writes. On SQLite it takes the write lock at BEGIN, before its first read (ids
+        are allocated from max(id), see _Ingest), so that writers sharing the file take turns; readers
+        run each statement on its own and never wait for it (WAL)."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # Emitted here, not from a "begin" event (SQLAlchemy's recipe): with any engine event
+                # listened to, SQLAlchemy dispatches its (empty) events around every statement.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -83,7 +112,7 @@ class Store:
         """Several states in one transaction and two statements: a warm refresh of thousands of 304s
         commits once per batch."""
         latest = {state.name: {f.name: getattr(state, f.name) for f in fields(SourceState)} for state in states}
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             known: set[str] = set()
             for chunk in _chunks(list(latest), 500):
                 known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
@@ -102,7 +131,7 @@ class Store:
             known = set(conn.execute(select(sources.c.name)).scalars())
         for name in names:
             if name not in known:
-                with contextlib.suppress(IntegrityError), self.engine.begin() as conn:
+                with contextlib.suppress(IntegrityError), self._writing() as conn:
                     conn.execute(insert(sources).values(name=name))  # another worker may win: fine
         due = (sources.c.next_fetch.is_(None) | (sources.c.next_fetch <= now)) & sources.c.gone.is_(False)
         wanted = set(names)
@@ -110,7 +139,7 @@ class Store:
         with self.engine.connect() as conn:
             candidates = [n for n in conn.execute(select(sources.c.name).where(due)).scalars() if n in wanted]
         for name in sorted(candidates):
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 done = conn.execute(update(sources).where(sources.c.name == name, due)
                                     .values(next_fetch=lease_until))
                 if done.rowcount == 1:
@@ -151,11 +180,11 @@ class Store:
         """
         if len({source for source, _ in batches}) < len(batches):
             raise ValueError("ingest_many: a source may appear only once in a transaction")
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             _take_turn(conn)
             self._catch_up(conn, dedup)
-            job = _Ingest(conn, dedup, priorities, now, title_words or {})
-            results = [job.run(source, new_articles) for source, new_articles in batches]
+            job = _Ingest(conn, self._sql, self._stamps, dedup, priorities, now, title_words or {})
+            results = job.run_all(batches)
             job.write()
             self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), job.last_article_id)
             return results
@@ -176,19 +205,15 @@ class Store:
             if newest is None:
                 self._high_water[id(dedup)] = 0
                 return 0
-            return self._teach(conn, dedup, articles.c.published >= _as_utc(newest) - dedup.window)
+            return self._teach(conn, dedup, _TAUGHT.where(articles.c.published >= _as_utc(newest) - dedup.window))
 
     def _catch_up(self, conn: Connection, dedup: Deduplicator) -> int:
         """Articles other workers stored since this deduplicator last looked."""
-        high_water = self._high_water.get(id(dedup), 0)
-        return self._teach(conn, dedup, articles.c.id > high_water)
+        return self._teach(conn, dedup, _CAUGHT_UP, {"high_water": self._high_water.get(id(dedup), 0)})
 
-    def _teach(self, conn: Connection, dedup: Deduplicator, where: Any) -> int:
-        rows = conn.execute(
-            select(articles.c.id, articles.c.story_id, articles.c.title, articles.c.published, articles.c.url)
-            .where(where)
-            .order_by(articles.c.id)
-        ).all()
+    def _teach(self, conn: Connection, dedup: Deduplicator, query: Select[Any],
+               params: Mapping[str, Any] | None = None) -> int:
+        rows = conn.execute(query, params).all()
         for _id, story_id, title, published, url in rows:
             dedup.add(story_id, Headline(title, _as_utc(published), url))
         if rows:
@@ -239,11 +264,23 @@ class Store:
 
         First seen, not published: an old article its source still carries (an archive, a folder of
         files) would otherwise be pruned and ingested again on every poll."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             newest = select(articles.c.story_id).where(articles.c.first_seen >= older_than)
             doomed = select(stories.c.id).where(stories.c.id.not_in(newest))
             conn.execute(delete(articles).where(articles.c.story_id.in_(doomed)))
             return conn.execute(delete(stories).where(stories.c.id.not_in(newest))).rowcount
+
+
+# The ingest's Core queries, built once: each transaction runs them, and building a statement costs
+# more than executing one of these small queries from SQLAlchemy's compiled cache.
+_TAUGHT = select(articles.c.id, articles.c.story_id, articles.c.title, articles.c.published,
+                 articles.c.url).order_by(articles.c.id)
+_CAUGHT_UP = _TAUGHT.where(articles.c.id > bindparam("high_water"))
+_TOP_IDS = select(select(func.max(articles.c.id)).scalar_subquery(), select(func.max(stories.c.id)).scalar_subquery())
+_DRAFTS = (select(stories.c.id, stories.c.canonical_id, stories.c.first_published, stories.c.updated,
+                  articles.c.source, articles.c.published)
+           .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
+           .where(stories.c.id.in_(bindparam("ids", expanding=True))))
 
 
 @dataclass(slots=True)
@@ -266,24 +303,33 @@ class _Ingest:
     ``write``, so that several sources share each statement.
     """
 
-    def __init__(self, conn: Connection, dedup: Deduplicator, priorities: Mapping[str, int],
-                 now: datetime, title_words: Mapping[str, Words]) -> None:
+    def __init__(self, conn: Connection, sql: Statements, stamps: Stamps, dedup: Deduplicator,
+                 priorities: Mapping[str, int], now: datetime, title_words: Mapping[str, Words]) -> None:
         self.conn = conn
+        self.sql = sql
         self.dedup = dedup
         self.title_words = title_words
         self.priorities = priorities
         self.now = now
+        self.stamps = stamps
+        self.seen = stamps[now]
         self.drafts: dict[int, _StoryDraft] = {}
-        self.rows: list[dict[str, Any]] = []
+        self.rows: list[tuple[Any, ...]] = []  # in driver.ARTICLE_COLUMNS order
         self.next_article = 0  # 0: not read from the database yet
         self.next_story = 0
         self.last_article_id = 0
 
-    def run(self, source: str, batch: Sequence[Article]) -> IngestResult:
-        unique = list(_unique_guids(batch))
-        known = self._known(source, [a.guid for a in unique])
-        fresh = [a for a in unique if a.guid not in known]
-        edited = [(known[a.guid][0], a) for a in unique if a.guid in known and known[a.guid][1] != a.content_hash]
+    def run_all(self, batches: Sequence[tuple[str, Sequence[Article]]]) -> list[IngestResult]:
+        """Each source's articles in turn; what is stored already is looked up for all of them at once."""
+        unique = [(source, list(_unique_guids(batch))) for source, batch in batches]
+        known = self._known([(source, a.guid) for source, batch in unique for a in batch])
+        return [self._run(source, batch, known) for source, batch in unique]
+
+    def _run(self, source: str, unique: list[Article],
+             known: Mapping[tuple[str, str], tuple[int, str]]) -> IngestResult:
+        stored = [(known.get((source, a.guid)), a) for a in unique]
+        fresh = [a for found, a in stored if found is None]
+        edited = [(found[0], a) for found, a in stored if found is not None and found[1] != a.content_hash]
         if edited:
             self.write()  # an edit updates its story directly: drafts written later must not undo that
         for article_id, article in edited:
@@ -291,41 +337,49 @@ class _Ingest:
         merged = self._insert_all(fresh) if fresh else 0
         return IngestResult(len(fresh), len(edited), merged)
 
-    def _known(self, source: str, guids: list[str]) -> dict[str, tuple[int, str]]:
-        found: dict[str, tuple[int, str]] = {}
-        for chunk in _chunks(guids, 500):
-            rows = self.conn.execute(
-                select(articles.c.guid, articles.c.id, articles.c.content_hash)
-                .where(articles.c.source == source, articles.c.guid.in_(chunk))
-            )
-            found.update({guid: (row_id, digest) for guid, row_id, digest in rows})
+    def _known(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+        """(source, guid) -> (id, content hash) of those stored. No source's articles are written before
+        its turn, and each source comes once: one look-up at the start answers for every turn."""
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        for chunk in _chunks(pairs, 500):
+            rows = self.conn.exec_driver_sql(self.sql.known(len(chunk)), tuple(v for pair in chunk for v in pair))
+            found.update({(source, guid): (row_id, digest) for source, guid, row_id, digest in rows})
         return found
 
     def _insert_all(self, fresh: list[Article]) -> int:
         if not self.next_article:
-            self.next_article = (self.conn.execute(select(func.max(articles.c.id))).scalar() or 0) + 1
-            self.next_story = (self.conn.execute(select(func.max(stories.c.id))).scalar() or 0) + 1
-        merged = 0
-        for article in fresh:
-            article_id, self.next_article = self.next_article, self.next_article + 1
-            # Headlines only: no engine reads summaries yet.
-            headline = Headline(article.title, article.published, article.url,
-                                words=self.title_words.get(article.title))
-            story_id = self.dedup.match(headline)
-            if story_id is None:
-                story_id, self.next_story = self.next_story, self.next_story + 1
-                self.drafts[story_id] = _StoryDraft(None, "", None, article.published, article.updated,
-                                                    uid=_story_uid(article))
-            else:
-                merged += 1
-            self.dedup.add(story_id, headline)
-            self.rows.append({**_row(article), "id": article_id, "first_seen": self.now, "story_id": story_id})
+            top_article, top_story = self.conn.execute(_TOP_IDS).one()
+            self.next_article, self.next_story = (top_article or 0) + 1, (top_story or 0) + 1
+        placed = [self._place(article) for article in fresh]
+        self._load_drafts(sorted({story_id for _, story_id, _, _ in placed if story_id not in self.drafts}))
+        stamp, seen = self.stamps.__getitem__, self.seen
+        for article_id, story_id, article, _ in placed:
+            self.rows.append((article_id, article.source, article.guid, article.url, article.title, article.author,
+                              article.summary, article.content, _CATEGORY_SEP.join(article.categories),
+                              article.language, stamp(article.published), stamp(article.updated), seen,
+                              article.content_hash, story_id))
             self._elect(story_id, article, article_id)
         self.last_article_id = self.next_article - 1
-        return merged
+        return sum(joined for _, _, _, joined in placed)
 
+    def _place(self, article: Article) -> tuple[int, int, Article, bool]:
+        """The article's id, the story it goes to and whether that story was there before it (if none
+        matches, a new one, drafted here)."""
+        article_id, self.next_article = self.next_article, self.next_article + 1
+        # Headlines only: no engine reads summaries yet.
+        headline = Headline(article.title, article.published, article.url, words=self.title_words.get(article.title))
+        story_id = self.dedup.match(headline)
+        if story_id is None:
+            story_id, self.next_story = self.next_story, self.next_story + 1
+            self.drafts[story_id] = _StoryDraft(None, "", None, article.published, article.updated,
+                                                uid=_story_uid(article))
+            joined = False
+        else:
+            joined = True
+        self.dedup.add(story_id, headline)
+        return article_id, story_id, article, joined
     def _elect(self, story_id: int, article: Article, article_id: int) -> None:
-        draft = self.drafts.get(story_id) or self._load_draft(story_id)
+        draft = self.drafts[story_id]
         draft.first_published = min(draft.first_published, article.published)
         if draft.canonical_id is None or self._outranks(article, draft.canonical_source,
                                                         draft.canonical_published):
@@ -334,37 +388,29 @@ class _Ingest:
             draft.canonical_published = article.published
             draft.updated = max(draft.updated, article.updated)
 
-    def _load_draft(self, story_id: int) -> _StoryDraft:
-        canonical_id, first_published, updated, source, published = self.conn.execute(
-            select(stories.c.canonical_id, stories.c.first_published, stories.c.updated, articles.c.source,
-                   articles.c.published)
-            .select_from(stories.outerjoin(articles, articles.c.id == stories.c.canonical_id))
-            .where(stories.c.id == story_id)
-        ).one()
-        draft = _StoryDraft(canonical_id, source or "", _as_utc(published) if published else None,
-                            _as_utc(first_published), _as_utc(updated))
-        self.drafts[story_id] = draft
-        return draft
+    def _load_drafts(self, story_ids: Sequence[int]) -> None:
+        """Drafts of stored stories, as they are now (after any edit this transaction wrote)."""
+        for chunk in _chunks(story_ids, 500):
+            rows = self.conn.execute(_DRAFTS, {"ids": chunk}).all()
+            for story_id, canonical_id, first_published, updated, source, published in rows:
+                self.drafts[story_id] = _StoryDraft(canonical_id, source or "",
+                                                    _as_utc(published) if published else None,
+                                                    _as_utc(first_published), _as_utc(updated))
+            if len(rows) < len(chunk):
+                raise NoResultFound(f"stories {sorted(set(chunk) - set(self.drafts))} are gone")
 
     def write(self) -> None:
         """The rows and story changes decided so far, in three statements."""
         drafts, rows = self.drafts, self.rows
         self.drafts, self.rows = {}, []
-        created = [{"id": sid, "uid": d.uid, "canonical_id": d.canonical_id, "first_published": d.first_published,
-                    "updated": d.updated} for sid, d in drafts.items() if d.uid]
-        if created:
-            self.conn.execute(insert(stories), created)
-        if rows:
-            self.conn.execute(insert(articles), rows)
-        joined = [{"sid": sid, "canonical_id": d.canonical_id, "first_published": d.first_published,
-                   "updated": d.updated} for sid, d in drafts.items() if not d.uid]
-        if joined:
-            self.conn.execute(
-                update(stories).where(stories.c.id == bindparam("sid")).values(
-                    canonical_id=bindparam("canonical_id"), first_published=bindparam("first_published"),
-                    updated=bindparam("updated")),
-                joined,
-            )
+        stamp, sql = self.stamps.__getitem__, self.sql
+        run_many(self.conn, sql.insert_story, [
+            (story_id, d.uid, d.canonical_id, stamp(d.first_published), stamp(d.updated))
+            for story_id, d in drafts.items() if d.uid])
+        run_many(self.conn, sql.insert_article, rows)
+        run_many(self.conn, sql.update_story, [
+            (d.canonical_id, stamp(d.first_published), stamp(d.updated), story_id)
+            for story_id, d in drafts.items() if not d.uid])
 
     def _update(self, article_id: int, article: Article) -> None:
         """An edited article rewritten in place."""
@@ -425,6 +471,9 @@ def _engine(url: str) -> Engine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite would BEGIN (deferred) only at the first INSERT, after a transaction's reads: Store._writing
+    # emits BEGIN IMMEDIATE instead (as in SQLAlchemy's "Enabling Non-Legacy SQLite Transactional Modes").
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL: readers (the HTTP server) never wait for the writer; synchronous=NORMAL is crash-safe in WAL.
     cursor.execute("PRAGMA journal_mode=WAL")
