@@ -163,6 +163,18 @@ def test_source_state_round_trip(store: Store) -> None:
     assert store.source_state("a") == SourceState("a", url="http://a.example/feed")
 
 
+def test_source_states_saved_together_every_field_kept(store: Store) -> None:
+    everything = SourceState("b", "http://b.example/f", "B", "http://b.example/", '"e"', "Mon, 01 Jan 2026",
+                             T0, T0 - timedelta(hours=1), 304, "", 3, T0 + timedelta(hours=2), 40, True,
+                             "http://c.example/f", "http://b.example/f")
+    first = SourceState("a", url="http://a.example/feed", last_attempt=T0.astimezone(timezone(timedelta(hours=5))))
+    store.save_source_states([first, everything, replace(everything, failures=9)])  # the last of one source wins
+    assert store.source_states() == {"a": replace(first, last_attempt=T0), "b": replace(everything, failures=9)}
+    store.save_source_states([replace(everything, gone=False, next_fetch=None), SourceState("c")])
+    assert store.source_states() == {"a": replace(first, last_attempt=T0), "c": SourceState("c"),
+                                     "b": replace(everything, gone=False, next_fetch=None)}
+
+
 def test_prune_removes_only_stories_wholly_seen_before_the_cut(store: Store) -> None:
     dedup = Deduplicator(window=timedelta(days=30))
     long_ago = T0 - timedelta(days=40)

@@ -109,18 +109,23 @@ class Store:
         self.save_source_states([state])
 
     def save_source_states(self, states: Sequence[SourceState]) -> None:
-        """Several states in one transaction and two statements: a warm refresh of thousands of 304s
-        commits once per batch."""
-        latest = {state.name: {f.name: getattr(state, f.name) for f in fields(SourceState)} for state in states}
+        """Several states in one transaction and one statement: a warm refresh of thousands of 304s
+        commits once per batch. The latest state of a source given twice wins."""
+        latest = {state.name: state for state in states}
         with self._writing() as conn:
+            if self._sql.upsert_source is not None:
+                run_many(conn, self._sql.upsert_source, [self._sql.source_row(state) for state in latest.values()])
+                return
             known: set[str] = set()
             for chunk in _chunks(list(latest), 500):
                 known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
-            changed = [{**values, "key": name} for name, values in latest.items() if name in known]
+            rows = {name: {f.name: getattr(state, f.name) for f in fields(SourceState)}
+                    for name, state in latest.items()}
+            changed = [{**values, "key": name} for name, values in rows.items() if name in known]
             if changed:
                 columns: dict[str, Any] = {f.name: bindparam(f.name) for f in fields(SourceState) if f.name != "name"}
                 conn.execute(update(sources).where(sources.c.name == bindparam("key")).values(columns), changed)
-            added = [values for name, values in latest.items() if name not in known]
+            added = [values for name, values in rows.items() if name not in known]
             if added:
                 conn.execute(insert(sources), added)
 

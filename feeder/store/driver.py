@@ -14,17 +14,20 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
-from feeder.store.schema import UTCDateTime, articles, stories
+from feeder.model import SourceState
+from feeder.store.schema import UTCDateTime, articles, sources, stories
 
 # The parameter order of each statement's rows: the tuples _Ingest builds follow these.
 ARTICLE_COLUMNS = ("id", "source", "guid", "url", "title", "author", "summary", "content", "categories",
                    "language", "published", "updated", "first_seen", "content_hash", "story_id")
 STORY_COLUMNS = ("id", "uid", "canonical_id", "first_published", "updated")
 STORY_CHANGE_COLUMNS = ("canonical_id", "first_published", "updated", "sid")
+SOURCE_COLUMNS = tuple(column.name for column in sources.columns)
 
 Stamp = Callable[[datetime], Any]
 
@@ -45,6 +48,9 @@ class Statements:
                 canonical_id=bindparam("canonical_id"), first_published=bindparam("first_published"),
                 updated=bindparam("updated")),
             compiler, STORY_CHANGE_COLUMNS)
+        self.upsert_source = _upsert_source(dialect, compiler)
+        self._source_binds = [sources.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+                              for name in SOURCE_COLUMNS]
         quote = dialect.identifier_preparer.quote
         self._known_head = (f"SELECT a.{quote('source')}, a.{quote('guid')}, a.{quote('id')}, "
                             f"a.{quote('content_hash')} FROM (VALUES ")
@@ -52,6 +58,12 @@ class Statements:
         # row-value IN: SQLite scans the whole unique index for `(source, guid) IN (VALUES ...)`.
         self._known_tail = (f") AS wanted JOIN {quote(articles.name)} AS a ON a.{quote('source')} = "
                             f"wanted.column1 AND a.{quote('guid')} = wanted.column2")
+
+    def source_row(self, state: SourceState) -> tuple[Any, ...]:
+        """A source state's row for ``upsert_source``, each value bound as SQLAlchemy would bind it."""
+        return tuple(value if bind is None else bind(value)
+                     for value, bind in zip(map(state.__getattribute__, SOURCE_COLUMNS), self._source_binds,
+                                            strict=True))
 
     def known(self, pairs: int) -> str:
         """The (source, guid) -> (id, content hash) lookup for this many pairs, flattened as parameters."""
@@ -100,6 +112,18 @@ def _compile(statement: UpdateBase, dialect: Dialect, order: tuple[str, ...]) ->
     if tuple(compiled.positiontup or ()) != order:
         raise AssertionError(f"parameters compiled as {compiled.positiontup}, rows built as {order}")
     return compiled.string
+
+
+def _upsert_source(dialect: Dialect, compiler: Dialect) -> str | None:
+    """Insert a source's state, or replace the stored one: one statement where SQLite and PostgreSQL
+    have ON CONFLICT (None elsewhere). A warm refresh saves every source's state."""
+    module: Any = {"sqlite": sqlite, "postgresql": postgresql}.get(dialect.name)
+    if module is None:
+        return None
+    statement = module.insert(sources)
+    replaced = {name: statement.excluded[name] for name in SOURCE_COLUMNS if name != "name"}
+    return _compile(statement.on_conflict_do_update(index_elements=[sources.c.name], set_=replaced), compiler,
+                    SOURCE_COLUMNS)
 
 
 def _stamp(dialect: Dialect) -> Stamp:
