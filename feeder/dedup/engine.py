@@ -286,14 +286,18 @@ class Deduplicator:
             return found
         codes = set(query.codes)
         codes.update([code ^ 1 for code in query.codes])
-        shared = [-len(codes.intersection(items.codes(seq))) for seq in found]
+        shared = [-len(codes.intersection(run)) for run in items.runs(found)]
         ranked = sorted(range(len(found)), key=shared.__getitem__)
         return [found[index] for index in ranked[:_MAX_COMPARED]]
 
     def _best_headline_match(self, query: _Query, published: float) -> int | None:
         best: tuple[float, int] | None = None
         items = self._items
-        for seq in self._candidates(query, published):
+        candidates = self._candidates(query, published)
+        stories = [items.story[seq - items.base] for seq in candidates]
+        for at, seq in enumerate(candidates):
+            if best is not None and stories[at:].count(best[1]) == len(stories) - at:
+                break  # the rest are in the best story so far: whatever they score, it stays the match
             codes = items.codes(seq)
             right_words = [code >> 1 for code in codes]
             if query.numbers and _numbers_clash(query.numbers, right_words, items.numeric):
@@ -303,7 +307,7 @@ class Deduplicator:
                 continue  # vetoed too, and known before any word is weighed (a fifth of all comparisons)
             score = same_news(self._weighed(query, codes, pairing))
             if score > 0 and (best is None or score > best[0]):
-                best = (score, items.story[items.slot(seq)])
+                best = (score, stories[at])
         return best[1] if best else None
 
     def _evidence(self, query: _Query, seq: int) -> Evidence:
