@@ -6,10 +6,12 @@ other's news but keep real headline shapes and word counts.
 
 ``headlines/s`` is the whole of ``match`` + ``add`` with each title tokenised on the way (``Headline.words``
 unset), as it has always been measured. ``matching/s`` is the same loop on headlines whose ``words`` were
-tokenised beforehand, as the parse worker does in the daemon (``Store.ingest_many(title_words=...)``): what the store's thread pays.
-Memory is what tracemalloc sees the
-Deduplicator hold at the end (after emptying the tokeniser's and URL digest's bounded module-level LRU caches, which do
-not grow with the window), divided by the headlines then in its window.
+tokenised beforehand, as the parse worker does in the daemon (``Store.ingest_many(title_words=...)``):
+what the store's thread pays.
+
+Memory is what tracemalloc sees the Deduplicator hold at the end (after emptying the tokeniser's and URL
+digest's bounded module-level LRU caches, which do not grow with the window), divided by the headlines then
+in its window.
 
 Run from the repository root: ``python bench/dedup_speed.py [--level story] [--count N]``.
 """
