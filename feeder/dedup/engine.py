@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import chain
-from typing import cast
+from typing import NamedTuple, cast
 
 from feeder.dedup.score import Evidence, same_news, variants
 from feeder.dedup.text import Words, content_words
@@ -171,6 +171,17 @@ class _Query:
         return self._total if self._weights is not None else sum(self.weights)
 
 
+class _Pairing(NamedTuple):
+    """Which words of a query and a window headline pair up; weighed only if no veto rules the pair out."""
+
+    right_words: list[int]  # the window headline's word ids, in order
+    pairs: list[tuple[int, int]]  # (place in the query, place on the right): exact pairs, then variants
+    exact: int  # how many of ``pairs`` are the same word
+    left_rest: list[int]  # places of the query's words left unpaired
+    right_rest: list[int]
+    swapped: bool  # a short headline with a word replaced on each side (see ``_MIN_SHARED_WORDS``)
+
+
 class _Profile:
     """A story's words: how many of its live headlines use each one."""
 
@@ -275,34 +286,43 @@ class Deduplicator:
             return found
         codes = set(query.codes)
         codes.update([code ^ 1 for code in query.codes])
-        shared = [-len(codes.intersection(items.codes(seq))) for seq in found]
+        shared = [-len(codes.intersection(run)) for run in items.runs(found)]
         ranked = sorted(range(len(found)), key=shared.__getitem__)
         return [found[index] for index in ranked[:_MAX_COMPARED]]
 
     def _best_headline_match(self, query: _Query, published: float) -> int | None:
         best: tuple[float, int] | None = None
         items = self._items
-        for seq in self._candidates(query, published):
-            if query.numbers and _numbers_clash(query.numbers, [code >> 1 for code in items.codes(seq)], items.numeric):
+        candidates = self._candidates(query, published)
+        stories = [items.story[seq - items.base] for seq in candidates]
+        for at, seq in enumerate(candidates):
+            if best is not None and stories[at:].count(best[1]) == len(stories) - at:
+                break  # the rest are in the best story so far: whatever they score, it stays the match
+            codes = items.codes(seq)
+            right_words = [code >> 1 for code in codes]
+            if query.numbers and _numbers_clash(query.numbers, right_words, items.numeric):
                 continue  # vetoed whatever else the two share: the full comparison would be wasted
-            score = same_news(self._evidence(query, seq))
+            pairing = self._pairing(query, right_words)
+            if pairing.swapped:
+                continue  # vetoed too, and known before any word is weighed (a fifth of all comparisons)
+            score = same_news(self._weighed(query, codes, pairing))
             if score > 0 and (best is None or score > best[0]):
-                best = (score, self._items.story[self._items.slot(seq)])
+                best = (score, stories[at])
         return best[1] if best else None
 
     def _evidence(self, query: _Query, seq: int) -> Evidence:
-        """Evidence on whether the query and the window's headline ``seq`` report the same news.
+        """Evidence on whether the query and the window's headline ``seq`` report the same news."""
+        codes = self._items.codes(seq)
+        return self._weighed(query, codes, self._pairing(query, [code >> 1 for code in codes]))
+
+    def _pairing(self, query: _Query, right_words: list[int]) -> _Pairing:
+        """How the query's words pair up with ``right_words`` (a window headline's word ids, in order).
 
         Words pair up one-to-one: the same word first, then spelling variants (greedily, in word order).
-        Sums run over lists in word order, so a pair scores the same whichever way it is built.
         """
-        items = self._items
-        codes = items.codes(seq)
-        right_weights = query.weigh.of_codes(codes)
-        right_words = [code >> 1 for code in codes]
         right_index = dict(zip(right_words, range(len(right_words)), strict=True))  # word -> its place on the right
-        left_weights, left_numeric = query.weights, query.numeric
-        terms: list[float] = []  # each pair's share of the overlap
+        left_numeric = query.numeric
+        pairs: list[tuple[int, int]] = []  # (place on the left, place on the right)
         left_rest: list[int] = []  # places of the query's words left unpaired
         shared_words = 0  # pairs other than numbers
         pop = right_index.pop
@@ -311,11 +331,12 @@ class Deduplicator:
             if other is None:
                 left_rest.append(at)
             else:
-                terms.append(math.sqrt(left_weights[at] * right_weights[other]))
+                pairs.append((at, other))
                 shared_words += not left_numeric[at]
+        exact = len(pairs)
         right_rest = list(right_index.values())
         if left_rest and right_rest:
-            stems = items.stems
+            stems = self._items.stems
             right_stems = [stems[word] for word in right_words]
             firsts = {right_stems[at][0] for at in right_rest}  # a cheap test before the search
             still_left: list[int] = []
@@ -330,13 +351,26 @@ class Deduplicator:
                     still_left.append(at)
                 else:
                     right_rest.remove(other)
-                    terms.append(_SOFT_CREDIT * math.sqrt(left_weights[at] * right_weights[other]))
+                    pairs.append((at, other))
                     shared_words += 1
             left_rest = still_left
+        swapped = bool(left_rest and right_rest) and shared_words < _MIN_SHARED_WORDS
+        return _Pairing(right_words, pairs, exact, left_rest, right_rest, swapped)
+
+    def _weighed(self, query: _Query, codes: Sequence[int], pairing: _Pairing) -> Evidence:
+        """The evidence of a pairing, rarity-weighted. Sums run over lists in the query's word order (exact
+        pairs, then variants), so a pair scores the same whichever way it is built."""
+        right_weights = query.weigh.of_codes(codes)
+        left_weights = query.weights
+        pairs, exact, left_rest, right_rest = pairing.pairs, pairing.exact, pairing.left_rest, pairing.right_rest
+        terms = [math.sqrt(left_weights[at] * right_weights[other]) for at, other in pairs[:exact]]
+        if exact < len(pairs):
+            terms += [_SOFT_CREDIT * math.sqrt(left_weights[at] * right_weights[other]) for at, other in pairs[exact:]]
         left_total, right_total = query.total, sum(right_weights)
         if not left_total or not right_total:
             return Evidence(0.0, False, 0.0, 1.0)
-        numbers_differ = bool(query.numbers) and _numbers_clash(query.numbers, right_words, items.numeric)
+        items = self._items
+        numbers_differ = bool(query.numbers) and _numbers_clash(query.numbers, pairing.right_words, items.numeric)
         names = query.names
         return Evidence(
             alike=sum(terms) / math.sqrt(left_total * right_total),
@@ -349,7 +383,7 @@ class Deduplicator:
                 sum([left_weights[at] for at in left_rest]) / left_total,
                 sum([right_weights[at] for at in right_rest]) / right_total,
             ),
-            swapped=bool(left_rest and right_rest) and shared_words < _MIN_SHARED_WORDS,
+            swapped=pairing.swapped,
         )
 
     # -- story level ------------------------------------------------------------------------------
