@@ -3,7 +3,8 @@
     python bench/parse.py [--feeds 200]
 
 Prints ms per feed for: feedparser alone (feeder's settings), the fast path alone, and normalising the
-parsed entries; what sanitising costs per HTML document; and the size of a parse worker's pickled result.
+parsed entries; what sanitising costs per HTML document (and the forbidden-character check in it); and
+the size of a parse worker's pickled result.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from farm import build_feed
 
-from feeder.normalise import sanitise_html
+from feeder.normalise import sanitise_html, strip_xml_forbidden
 from feeder.parse.fast import parse_fast
 from feeder.parse.feeds import parse_feed
 from feeder.parse.worker import normalise_all
@@ -57,6 +58,10 @@ def main() -> None:
         sanitise_html(text, url)
     print(f"sanitise_html: {(time.perf_counter() - started) / len(html) * 1e6:.0f} us per HTML document "
           f"({sum(len(t) for t, _ in html) // len(html)} characters on average)")
+    started = time.perf_counter()
+    for text, _ in html:
+        strip_xml_forbidden(text)
+    print(f"  of which strip_xml_forbidden: {(time.perf_counter() - started) / len(html) * 1e6:.1f} us per document")
     results = [(p, normalise_all(p, "s", url, now)) for url, p in parsed]
     whole = sum(len(pickle.dumps(r, pickle.HIGHEST_PROTOCOL)) for r in results) / len(results) / 1024
     lean = sum(len(pickle.dumps((replace(p, entries=()), a), pickle.HIGHEST_PROTOCOL)) for p, a in results)

@@ -286,7 +286,7 @@ class Deduplicator:
             return found
         codes = set(query.codes)
         codes.update([code ^ 1 for code in query.codes])
-        shared = [-len(codes.intersection(run)) for run in items.runs(found)]
+        shared = [-len(codes.intersection(items.codes(seq))) for seq in found]
         ranked = sorted(range(len(found)), key=shared.__getitem__)
         return [found[index] for index in ranked[:_MAX_COMPARED]]
 

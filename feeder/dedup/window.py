@@ -120,11 +120,6 @@ class Window:
         slot = seq - self._base
         return self._codes[self._ends[slot - 1] if slot else 0 : self._ends[slot]]
 
-    def runs(self, seqs: Sequence[int]) -> list[array[int]]:
-        """``codes`` of each of ``seqs``, in one call (retrieval reads up to 16 per match)."""
-        base, flat, ends = self._base, self._codes, self._ends
-        return [flat[ends[seq - base - 1] if seq > base else 0 : ends[seq - base]] for seq in seqs]
-
     def alive_within(self, seq: int, when: float) -> bool:
         """Whether headline ``seq`` is live and within the window span of ``when``."""
         slot = seq - self._base
@@ -152,22 +147,14 @@ class Window:
     def append(self, story_id: int, published: float, words: Words, url_digest: int | None) -> int:
         """Adds a headline (its content words); returns its seq."""
         seq = self._base + len(self.story)
-        df, codes, known, postings = self.df, self._codes, self.vocab.get, self.postings
+        df, codes, known = self.df, self._codes, self.vocab.get
         for stem, is_name, number in zip(*words, strict=True):
             word = known(stem)
             if word is None:
                 word = self.intern(stem, number)
             codes.append(word * 2 + is_name)
             df[word] += 1
-            posted = postings[word]  # _post() inlined: the words of every headline added pass here
-            if posted is None:
-                postings[word] = seq
-            elif isinstance(posted, int):
-                postings[word] = array("q", (posted, seq))
-            else:
-                posted.append(seq)
-                if len(posted) >= 2 * POSTINGS_KEPT:
-                    del posted[:POSTINGS_KEPT]
+            self._post(word, seq)
         self._ends.append(len(codes))
         self.story.append(story_id)
         self.published.append(published)

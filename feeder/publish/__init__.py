@@ -35,7 +35,7 @@ import httpx
 from feeder import __version__
 from feeder.config import Config, TopicConfig
 from feeder.model import Article, Story
-from feeder.normalise import sanitise_html, strip_xml_forbidden
+from feeder.normalise import is_absolute_web_url, sanitise_html, strip_xml_forbidden
 from feeder.publish import render
 from feeder.publish.clean import is_sanitised
 from feeder.publish.render import EntryView, FeedHead
@@ -299,7 +299,7 @@ class Publisher:
         outlet's site, else the outlet's feed (what RFC 3986 makes the base of content in a feed), else,
         so that no relative URL is ever published, this site."""
         _, page, feed = self._outlet_view(source)
-        return next((url for url in (page, feed) if _absolute(url)), f"{self.base_url}/")
+        return next((url for url in (page, feed) if is_absolute_web_url(url)), f"{self.base_url}/")
 
     def _outlet_view(self, source: str) -> tuple[str, str, str]:
         """An outlet as entries show it: its name (never blank: a blank name is an invalid link title), web
@@ -368,7 +368,8 @@ class Publisher:
         outlet (worked out only for markup not already in the sanitiser's shape)."""
         if not markup or self.markup_trusted or is_sanitised(markup):  # most summaries are empty: nothing to check
             return markup
-        return sanitise_html(markup, article.url if _absolute(article.url) else self._outlet_base(article.source))
+        base = article.url if is_absolute_web_url(article.url) else self._outlet_base(article.source)
+        return sanitise_html(markup, base)
 
     def _related(self, story: Story) -> tuple[tuple[str, str], ...]:
         if len(story.articles) == 1:  # the usual story, with nothing to look through
@@ -724,11 +725,6 @@ def _text(value: str) -> str:
 def _url(url: str) -> str:
     """A URL XML can carry (a forbidden character in one would stop the whole publish)."""
     return url if url.isprintable() else strip_xml_forbidden(url)  # isprintable: false for every one of them
-
-
-def _absolute(url: str) -> bool:
-    """An http(s) URL with a host, which relative links can be resolved against."""
-    return url.startswith(("http://", "https://")) and url.split("/", 3)[2] != ""
 
 
 def _stamps(paths: Iterable[Path]) -> list[list[int]]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from feeder import normalise
-from feeder.normalise import sanitise_html
+from feeder.normalise import is_absolute_web_url, sanitise_html
 from feeder.store.schema import articles, meta, sources
 
 log = logging.getLogger("feeder.store")
@@ -69,12 +69,8 @@ def _sanitise_all(conn: Connection) -> int:
 def _updates(rows: Sequence[Any], feeds: Mapping[str, str]) -> list[dict[str, object]]:
     updates: list[dict[str, object]] = []
     for row in rows:
-        base = next((url for url in (row.url, feeds.get(row.source, "")) if _absolute(url)), "")
+        base = next((url for url in (row.url, feeds.get(row.source, "")) if is_absolute_web_url(url)), "")
         summary, content = sanitise_html(row.summary, base), sanitise_html(row.content, base)
         if (summary, content) != (row.summary, row.content):
             updates.append({"row_id": row.id, "new_summary": summary, "new_content": content})
     return updates
-
-
-def _absolute(url: str) -> bool:
-    return url.startswith(("http://", "https://")) and url.split("/", 3)[2] != ""
