@@ -3,7 +3,8 @@
 SQLAlchemy Core builds each statement's parameters anew for every execution, row by row through dicts and
 each column's bind processor. Here a statement is compiled once per Store, its rows are tuples in the
 compiled parameter order, and dates go through the bind processor SQLAlchemy itself would apply: what is
-stored is byte-identical (a cold ingest's writer outside dedup: bench/store.py, numbers in its history).
+stored is byte-identical. bench/store.py's "the rest" (the writer outside dedup, 2,000 farm feeds): 10.1
+to 6.7 s CPU at one source per transaction, 5.9 to 3.8 s at 20.
 """
 
 from __future__ import annotations
