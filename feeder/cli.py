@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from feeder import __version__
+from feeder.compiled import stale_warning
 from feeder.config import Config, ConfigError, load_config
 from feeder.topics import QueryError, check_topics, parse_query
 
@@ -22,6 +23,8 @@ log = logging.getLogger("feeder")
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose)
+    if stale := stale_warning():
+        log.warning("%s", stale)
     try:
         config = load_config(Path(args.config))
         _check_queries(config)

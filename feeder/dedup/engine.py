@@ -25,6 +25,8 @@ from functools import lru_cache
 from itertools import chain
 from typing import NamedTuple, cast
 
+from mypy_extensions import mypyc_attr
+
 from feeder.dedup.score import Evidence, same_news, variants
 from feeder.dedup.text import Words, content_words
 from feeder.dedup.window import Window
@@ -193,6 +195,7 @@ class _Profile:
         self.newest = -1  # seq of the story's newest headline
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # the semantic engine extends it (setup.py compiles this)
 class Deduplicator:
     """Decides which story in the window, if any, a new headline belongs to."""
 

@@ -164,7 +164,7 @@ class Window:
             self.urls.put(url_digest, seq)
         hour = int(published // _BUCKET_SECONDS)
         if hour < self._evicted_below:  # a late arrival from an hour already evicted: the next call takes it
-            self._evicted_below = hour
+            self._evicted_below = float(hour)
         bucket = self._buckets.get(hour)
         if bucket is None:
             self._buckets[hour] = array("q", (seq,))
@@ -198,7 +198,7 @@ class Window:
         last = int(cutoff // _BUCKET_SECONDS)
         if last <= self._evicted_below:  # nothing new to evict since the last call: the common case
             return
-        self._evicted_below = last
+        self._evicted_below = float(last)
         for bucket in [b for b in self._buckets if b < last]:
             for seq in self._buckets.pop(bucket):
                 if self.published[seq - self._base] != DEAD:
