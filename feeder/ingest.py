@@ -111,15 +111,14 @@ class Pipeline:
         chosen = self.config.sources if sources is None else sources
         # One query for every state, off the event loop, instead of one blocking query per source.
         states = await self._in(self.writer, self.store.source_states)
-        return list(await asyncio.gather(*(self.refresh(s, states.get(s.name)) for s in chosen)))
+        return list(await asyncio.gather(*(self._refresh_stored(s, states.get(s.name)) for s in chosen)))
 
-    async def refresh(self, source: SourceConfig, stored: SourceState | None = None) -> RefreshOutcome:
-        """Refresh one source; every failure ends up in its state and the outcome, never raised.
+    async def refresh(self, source: SourceConfig) -> RefreshOutcome:
+        """Refresh one source; every failure ends up in its state and the outcome, never raised."""
+        return await self._refresh_stored(source, await self._in(self.writer, self.store.source_state, source.name))
 
-        ``stored`` is the source's saved state when the caller already has it.
-        """
-        if stored is None:
-            stored = await self._in(self.writer, self.store.source_state, source.name)
+    async def _refresh_stored(self, source: SourceConfig, stored: SourceState | None) -> RefreshOutcome:
+        """``refresh``, given the source's saved state (None: never refreshed, not to be looked up again)."""
         state = current_state(source, stored)
         if state.gone:  # 410 Gone: never asked again until the config names another URL
             log.debug("source=%s gone, not fetched", source.name)

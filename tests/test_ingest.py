@@ -14,7 +14,7 @@ import pytest
 from feeder.config import load_config
 from feeder.dedup.text import content_words
 from feeder.fetch import Fetcher
-from feeder.ingest import Pipeline
+from feeder.ingest import Pipeline, RefreshOutcome
 from feeder.model import Article, RawEntry
 from feeder.normalise import to_article
 from feeder.parse.worker import read_feed
@@ -92,3 +92,18 @@ def test_a_parse_worker_loads_neither_the_store_nor_the_publisher() -> None:
     assert words == {"Storm nears coast": content_words("Storm nears coast")}  # tokenised there, for the store
     assert "feeder.parse.worker" in modules
     assert not {"feeder.ingest", "feeder.store", "feeder.publish", "sqlalchemy", "httpx"} & set(modules), modules
+
+
+def test_refreshing_every_source_reads_the_states_once(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold start has no state for any source: that is an answer, not a reason to ask again per source."""
+    asked: list[str] = []
+    real = Store.source_state
+    monkeypatch.setattr(Store, "source_state", lambda self, name: asked.append(name) or real(self, name))
+
+    async def twice() -> list[list[RefreshOutcome]]:  # nothing stored yet, then every source's (failed) state
+        return [await pipeline.refresh_all() for _ in range(2)]
+
+    for outcomes in asyncio.run(twice()):
+        assert [o.outcome for o in outcomes] == ["error"] * len(SOURCES)
+    assert asked == []
+    assert set(pipeline.store.source_states()) == set(SOURCES)
