@@ -88,6 +88,16 @@ class Pipeline:
         self.states = _BatchWriter(self.writer, self._save_states)
         self.ingests: _BatchWriter[_Ingestion, IngestResult] = _BatchWriter(self.writer, self._ingest_many)
 
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:  # set again by the daemon's reload
+        self._config = config
+        # Read by every ingest batch (hundreds in a cold run): not rebuilt from thousands of sources each time.
+        self._priorities = {s.name: s.priority for s in config.sources}
+
     def close(self) -> None:
         self.writer.shutdown(wait=True)
         self.parser.shutdown(wait=True)
@@ -223,7 +233,7 @@ class Pipeline:
         """On the writer thread: the sources that queued up while the last batch was written, in one
         transaction (a cold run stores hundreds of small batches). If it fails, each source is tried
         alone, so that one source's bad data fails only that source."""
-        priorities = {s.name: s.priority for s in self.config.sources}
+        priorities = self._priorities
         now = max(when for _, _, when, _ in batch)
         sources = {source for source, _, _, _ in batch}
         if len(batch) > 1 and len(sources) == len(batch):

@@ -101,9 +101,25 @@ def test_refreshing_every_source_reads_the_states_once(pipeline: Pipeline, monke
     monkeypatch.setattr(Store, "source_state", lambda self, name: asked.append(name) or real(self, name))
 
     async def twice() -> list[list[RefreshOutcome]]:  # nothing stored yet, then every source's (failed) state
-        return [await pipeline.refresh_all() for _ in range(2)]
+        outcomes = [await pipeline.refresh_all() for _ in range(2)]
+        await pipeline.fetcher.aclose()
+        return outcomes
 
     for outcomes in asyncio.run(twice()):
         assert [o.outcome for o in outcomes] == ["error"] * len(SOURCES)
     assert asked == []
     assert set(pipeline.store.source_states()) == set(SOURCES)
+
+
+def test_a_reloaded_config_s_priorities_choose_the_canonical_article(pipeline: Pipeline, tmp_path: Path) -> None:
+    sources = "".join(f'[[source]]\nname = "{s}"\nurl = "http://127.0.0.1:9/{s}"\npriority = {int(s == "other")}\n'
+                      for s in SOURCES)
+    pipeline.config = load_config(write_config(tmp_path, sources))  # as the daemon's SIGHUP reload does
+
+    async def one_after_the_other() -> None:
+        for source in ("steady", "other"):
+            await pipeline._ingest(source, _articles(source, ["Storm nears coast"]), T0)
+
+    asyncio.run(one_after_the_other())
+    [story] = pipeline.store.recent_stories(10)
+    assert story.outlets == ("other", "steady")
