@@ -140,6 +140,7 @@ class _Shared(NamedTuple):
     updated: str  # RFC 3339, as Atom writes it
     published: str
     source_updated: str
+    categories: tuple[str, str, str]  # as _categories writes them
 
 
 def entry_formats(view: EntryView) -> tuple[bytes, bytes, bytes]:
@@ -148,10 +149,23 @@ def entry_formats(view: EntryView) -> tuple[bytes, bytes, bytes]:
     updated = atom_date(view.updated)
     published = _same_date(view.published, view.updated, updated)
     shared = _Shared(xml_text(view.id), xml_text(view.title), xml_text(view.content), xml_text(view.summary),
-                     updated, published, _same_date(view.source_updated, view.published, published))
+                     updated, published, _same_date(view.source_updated, view.published, published),
+                     _categories(view.categories))
     return _atom_entry(view, shared), _rss_item(view, shared), _json_item(view, shared)
 
 
+# Categories and outlet names recur from entry to entry (sections, the same few outlets): escaped once each.
+@lru_cache(maxsize=4096)
+def _categories(categories: tuple[str, ...]) -> tuple[str, str, str]:
+    """An entry's categories as Atom, RSS and JSON Feed write them."""
+    if not categories:
+        return "", "", ""
+    return ("".join([f'    <category term="{xml_attr(category)}"/>\n' for category in categories]),
+            "".join([f"      <category>{xml_text(category)}</category>\n" for category in categories]),
+            f',"tags":[{",".join(map(encode_basestring, categories))}]')
+
+
+@lru_cache(maxsize=4096)
 def _titled(title: str) -> str:
     return f' title="{xml_attr(title)}"' if title else ""
 
@@ -170,9 +184,7 @@ def _atom_entry(view: EntryView, shared: _Shared) -> bytes:
         parts.append(f'    <link href="{xml_attr(url)}" rel="related" type="text/html"{_titled(outlet_name)}/>\n')
     if view.summary:
         parts.append(f'    <summary type="html">{shared.summary}</summary>\n')
-    for category in view.categories:
-        parts.append(f'    <category term="{xml_attr(category)}"/>\n')
-    parts.append(f"    <published>{shared.published}</published>\n")
+    parts.append(f"{shared.categories[0]}    <published>{shared.published}</published>\n")
     parts.append(_atom_source(view.outlet_name, view.outlet_page, view.outlet_feed))
     # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
     parts.append(f"      <updated>{shared.source_updated}</updated>\n    </source>\n  </entry>\n")
@@ -206,9 +218,7 @@ def _rss_item(view: EntryView, shared: _Shared) -> bytes:
                      f"      <content:encoded>{shared.content}</content:encoded>\n")
     else:
         parts.append(f"      <description>{shared.content}</description>\n")
-    parts.append(f'      <guid isPermaLink="false">{shared.id}</guid>\n')
-    for category in view.categories:
-        parts.append(f"      <category>{xml_text(category)}</category>\n")
+    parts.append(f'      <guid isPermaLink="false">{shared.id}</guid>\n{shared.categories[1]}')
     parts += [f"      <pubDate>{rss_date(view.published, shared.published)}</pubDate>\n",
               _rss_source(view.outlet_name, view.outlet_page, view.outlet_feed), "    </item>\n"]
     return "".join(parts).encode()
@@ -226,8 +236,7 @@ def _json_item(view: EntryView, shared: _Shared) -> bytes:
         parts += [',"url":', text(view.url)]
     if view.summary:
         parts += [',"summary":', json_markup(view.summary)]
-    if view.categories:
-        parts += [',"tags":[', ",".join(map(text, view.categories)), "]"]
+    parts.append(shared.categories[2])
     if view.related:
         others = ",".join(f'{{"name":{text(name)},"url":{text(url)}}}' for url, name in view.related)
         parts += [',"_feeder":{"also_reported_by":[', others, "]}"]
