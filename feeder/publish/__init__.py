@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import astuple, dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import cast
 from xml.sax.saxutils import quoteattr
@@ -346,21 +347,22 @@ class Publisher:
         outlet_name, outlet_page, outlet_feed = self._outlet_view(article.source)
         summary = self._sanitised(article.summary, article)
         title = _text(article.title) or outlet_name
+        # The fields in order: by keyword, the named tuple's __new__ would match every name again, per entry.
         return EntryView(
-            id=entry_id(story),
-            title=title,
-            url=_url(article.url),
-            author=_text(article.author) or outlet_name,
-            published=_utc(story.first_published),
-            updated=_entry_updated(story),
-            related=self._related(story),
-            categories=_categories(article),
-            summary=summary,
-            content=self._sanitised(article.content, article) or summary or html.escape(title),
-            outlet_name=outlet_name,
-            outlet_page=_url(outlet_page or article.url or f"{self.base_url}/"),
-            outlet_feed=outlet_feed,
-            source_updated=_utc(article.updated),
+            entry_id(story),  # id
+            title,
+            _url(article.url),  # url
+            _text(article.author) or outlet_name,  # author
+            _utc(story.first_published),  # published
+            _entry_updated(story),  # updated
+            self._related(story),  # related
+            _categories(article.categories),  # categories
+            summary,
+            self._sanitised(article.content, article) or summary or html.escape(title),  # content
+            outlet_name,
+            _url(outlet_page or article.url or f"{self.base_url}/"),  # outlet_page
+            outlet_feed,
+            _utc(article.updated),  # source_updated
         )
 
     def _sanitised(self, markup: str, article: Article) -> str:
@@ -738,8 +740,9 @@ def _other_outlets(story: Story) -> list[Article]:
     return others
 
 
-def _categories(article: Article) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(filter(None, map(_text, article.categories))))
+@lru_cache(maxsize=4096)  # a section recurs from entry to entry
+def _categories(categories: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(filter(None, map(_text, categories))))
 
 
 def _text(value: str) -> str:
