@@ -445,17 +445,12 @@ h2{{margin-bottom:.2rem}} .feeds a{{margin-right:.8rem;font-size:.9rem}} li{{mar
     def write_all(self, feeds: Sequence[TopicFeed]) -> list[str]:
         """Write every topic plus the OPML, index and icon; returns the slugs whose feeds changed."""
         memo = TopicMemo.load(self.config.state_dir / MEMO_NAME)
-        slugs = {f.topic.slug for f in feeds}
-        self.cache.topics = {slug: known for slug, known in self.cache.topics.items() if slug in slugs}
-        digests: dict[str, str] = {}
-        changed = []
+        keys = {f.topic.slug: self._story_keys(f) for f in feeds}
+        digests = {f.topic.slug: self._digest(f, keys[f.topic.slug]) for f in feeds}
+        self.cache.topics = {slug: self.cache.topics[slug] for slug in keys}  # removed topics forgotten
         with AtomicBatch() as batch:
-            for feed in feeds:
-                # Keyed just before it is rendered, a topic's stories are still in the processor's caches.
-                keys = self._story_keys(feed)
-                digest = digests[feed.topic.slug] = self._digest(feed, keys)
-                if self._write_topic(feed, digest, keys, memo, batch):
-                    changed.append(feed.topic.slug)
+            changed = [f.topic.slug for f in feeds
+                       if self._write_topic(f, digests[f.topic.slug], keys[f.topic.slug], memo, batch)]
             batch.write(self.config.public_dir / "topics.opml", self.opml([f.topic for f in feeds]))
             batch.write(self.config.public_dir / "index.html", self.index_html(feeds))
             batch.write(self.config.public_dir / ICON_NAME, ICON_SVG)
