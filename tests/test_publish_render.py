@@ -8,6 +8,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import format_datetime
+from json.encoder import encode_basestring
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -128,6 +129,16 @@ def test_escaping_is_byte_identical_to_lxml_and_json_for_any_text() -> None:
         assert render.entry_formats(view)[0] == reference.atom_entry(view), view
         assert render.entry_formats(view)[1] == reference.rss_item(view), view
         assert render.entry_formats(view)[2] == reference.json_item(view).encode(), view
+
+
+def test_markup_is_escaped_for_json_as_its_own_encoder_does() -> None:
+    """json_markup against encode_basestring for every character XML can carry (the planes beyond the first
+    sampled), alone, repeated and among others."""
+    carried = ["\t", "\n", "\r", *map(chr, range(0x20, 0xD800)), *map(chr, range(0xE000, 0xFFFE)),
+               *map(chr, range(0x10000, 0x110000, 97))]
+    for char in carried:
+        for text in (char, f"a{char}b{char}{char}", f'<a href="x">{char}\\</a>\n'):
+            assert render.json_markup(text) == encode_basestring(text), repr(text)
 
 
 def test_rss_dates_are_what_email_utils_writes() -> None:

@@ -21,7 +21,8 @@ RSS_DOCS = "http://www.rssboard.org/rss-specification"
 
 
 class EntryView(NamedTuple):
-    """One story as its entry shows it, in any format: plain-text fields, sanitised HTML, UTC dates.
+    """One story as its entry shows it, in any format: plain-text fields, sanitised HTML, UTC dates; every
+    character one XML 1.0 can carry (the publisher strips the others).
     (A named tuple: a frozen dataclass's __init__ was a noticeable part of rendering 20,000 entries.)"""
 
     id: str
@@ -84,6 +85,24 @@ def xml_attr(value: str) -> str:
     return value
 
 
+def json_markup(value: str) -> str:
+    """``value`` as a JSON string, as encode_basestring writes it, for text XML can carry (what an EntryView
+    holds: of the control characters only tab, LF and CR). For an entry's HTML: encode_basestring's loop over
+    every character was a seventh of a cold publish's instructions, almost all of it on the HTML (callgrind,
+    bench/publish.py data, 20 topics x 200 entries); replace finds the few characters to escape by memchr."""
+    if "\\" in value:
+        value = value.replace("\\", "\\\\")
+    if '"' in value:
+        value = value.replace('"', '\\"')
+    if "\n" in value:
+        value = value.replace("\n", "\\n")
+    if "\r" in value:
+        value = value.replace("\r", "\\r")
+    if "\t" in value:
+        value = value.replace("\t", "\\t")
+    return f'"{value}"'
+
+
 def atom_date(moment: datetime) -> str:
     return moment.isoformat()
 
@@ -121,43 +140,53 @@ class _Shared(NamedTuple):
     updated: str  # RFC 3339, as Atom writes it
     published: str
     source_updated: str
+    categories: tuple[str, str, str]  # as _categories writes them
 
 
 def entry_formats(view: EntryView) -> tuple[bytes, bytes, bytes]:
     """One entry as an Atom <entry>, an RSS <item> (both indented to sit in their documents) and a compact
     JSON Feed item."""
-    updated = atom_date(view.updated)
-    published = _same_date(view.published, view.updated, updated)
-    shared = _Shared(xml_text(view.id), xml_text(view.title), xml_text(view.content), xml_text(view.summary),
-                     updated, published, _same_date(view.source_updated, view.published, published))
+    # Views and _Shared are unpacked rather than read field by field: reading a named tuple's field by name
+    # is a generic attribute look-up, and an entry read some seventy.
+    id_, title, _, _, published, updated, _, categories, summary, content, _, _, _, source_updated = view
+    updated_text = atom_date(updated)
+    published_text = _same_date(published, updated, updated_text)
+    shared = _Shared(xml_text(id_), xml_text(title), xml_text(content), xml_text(summary), updated_text,
+                     published_text, _same_date(source_updated, published, published_text), _categories(categories))
     return _atom_entry(view, shared), _rss_item(view, shared), _json_item(view, shared)
 
 
+# Categories and outlet names recur from entry to entry (sections, the same few outlets): escaped once each.
+@lru_cache(maxsize=4096)
+def _categories(categories: tuple[str, ...]) -> tuple[str, str, str]:
+    """An entry's categories as Atom, RSS and JSON Feed write them."""
+    if not categories:
+        return "", "", ""
+    return ("".join([f'    <category term="{xml_attr(category)}"/>\n' for category in categories]),
+            "".join([f"      <category>{xml_text(category)}</category>\n" for category in categories]),
+            f',"tags":[{",".join(map(encode_basestring, categories))}]')
+
+
+@lru_cache(maxsize=4096)
 def _titled(title: str) -> str:
     return f' title="{xml_attr(title)}"' if title else ""
 
 
 def _atom_entry(view: EntryView, shared: _Shared) -> bytes:
-    parts = [
-        f"  <entry>\n    <id>{shared.id}</id>\n    <title>{shared.title}</title>\n"
-        f"    <updated>{shared.updated}</updated>\n"
-    ]
-    if view.author:  # the feed's author covers an entry without one
-        parts.append(f"    <author>\n      <name>{xml_text(view.author)}</name>\n    </author>\n")
-    parts.append(f'    <content type="html">{shared.content}</content>\n')
-    if view.url:
-        parts.append(f'    <link href="{xml_attr(view.url)}" rel="alternate" type="text/html"/>\n')
-    for url, outlet_name in view.related:
-        parts.append(f'    <link href="{xml_attr(url)}" rel="related" type="text/html"{_titled(outlet_name)}/>\n')
-    if view.summary:
-        parts.append(f'    <summary type="html">{shared.summary}</summary>\n')
-    for category in view.categories:
-        parts.append(f'    <category term="{xml_attr(category)}"/>\n')
-    parts.append(f"    <published>{shared.published}</published>\n")
-    parts.append(_atom_source(view.outlet_name, view.outlet_page, view.outlet_feed))
+    _, _, url, author, _, _, related, _, summary, _, outlet_name, outlet_page, outlet_feed, _ = view
+    id_, title, content, summary_text, updated, published, source_updated, (categories, _, _) = shared
+    # The feed's author covers an entry without one.
+    author_part = f"    <author>\n      <name>{xml_text(author)}</name>\n    </author>\n" if author else ""
+    link = f'    <link href="{xml_attr(url)}" rel="alternate" type="text/html"/>\n' if url else ""
+    related_links = "".join([f'    <link href="{xml_attr(other)}" rel="related" type="text/html"{_titled(name)}/>\n'
+                             for other, name in related])
+    summary_part = f'    <summary type="html">{summary_text}</summary>\n' if summary else ""
     # The source feed's own date is unknown for RSS; the article's is stable and no later than it.
-    parts.append(f"      <updated>{shared.source_updated}</updated>\n    </source>\n  </entry>\n")
-    return "".join(parts).encode()
+    return (f"  <entry>\n    <id>{id_}</id>\n    <title>{title}</title>\n    <updated>{updated}</updated>\n"
+            f'{author_part}    <content type="html">{content}</content>\n{link}{related_links}{summary_part}'
+            f"{categories}    <published>{published}</published>\n"
+            f"{_atom_source(outlet_name, outlet_page, outlet_feed)}"
+            f"      <updated>{source_updated}</updated>\n    </source>\n  </entry>\n").encode()
 
 
 # An outlet's parts of an entry are the same in each of its entries: escaped once per outlet, not per entry.
@@ -179,41 +208,36 @@ def _rss_source(name: str, page: str, feed: str) -> str:
 
 
 def _rss_item(view: EntryView, shared: _Shared) -> bytes:
-    parts = [f"    <item>\n      <title>{shared.title}</title>\n"]
-    if view.url:
-        parts.append(f"      <link>{xml_text(view.url)}</link>\n")
-    if view.summary:
-        parts.append(f"      <description>{shared.summary}</description>\n"
-                     f"      <content:encoded>{shared.content}</content:encoded>\n")
+    _, _, url, _, published, _, _, _, summary, _, outlet_name, outlet_page, outlet_feed, _ = view
+    id_, title, content, summary_text, _, published_text, _, (_, categories, _) = shared
+    link = f"      <link>{xml_text(url)}</link>\n" if url else ""
+    if summary:
+        text = (f"      <description>{summary_text}</description>\n"
+                f"      <content:encoded>{content}</content:encoded>\n")
     else:
-        parts.append(f"      <description>{shared.content}</description>\n")
-    parts.append(f'      <guid isPermaLink="false">{shared.id}</guid>\n')
-    for category in view.categories:
-        parts.append(f"      <category>{xml_text(category)}</category>\n")
-    parts += [f"      <pubDate>{rss_date(view.published, shared.published)}</pubDate>\n",
-              _rss_source(view.outlet_name, view.outlet_page, view.outlet_feed), "    </item>\n"]
-    return "".join(parts).encode()
+        text = f"      <description>{content}</description>\n"
+    return (f"    <item>\n      <title>{title}</title>\n{link}{text}"
+            f'      <guid isPermaLink="false">{id_}</guid>\n{categories}'
+            f"      <pubDate>{rss_date(published, published_text)}</pubDate>\n"
+            f"{_rss_source(outlet_name, outlet_page, outlet_feed)}    </item>\n").encode()
 
 
 def _json_item(view: EntryView, shared: _Shared) -> bytes:
     """Written out in the order and spelling json.dumps(ensure_ascii=False, separators=(",", ":")) gives
-    the item's dict (tests/test_publish_render.py compares them): the strings go through its own encoder,
-    but for the dates, which hold nothing it escapes."""
+    the item's dict (tests/test_publish_render.py compares them): the strings go through its own encoder
+    (the HTML through json_markup, which writes the same), but for the dates, which hold nothing it escapes."""
     text = encode_basestring
-    parts = ['{"id":', text(view.id), ',"title":', text(view.title), ',"content_html":', text(view.content),
-             ',"date_published":"', _z(shared.published), '","date_modified":"', _z(shared.updated), '"',
-             ',"authors":[{"name":', text(view.author), "}]"]
-    if view.url:
-        parts += [',"url":', text(view.url)]
-    if view.summary:
-        parts += [',"summary":', text(view.summary)]
-    if view.categories:
-        parts += [',"tags":[', ",".join(map(text, view.categories)), "]"]
-    if view.related:
-        others = ",".join(f'{{"name":{text(name)},"url":{text(url)}}}' for url, name in view.related)
-        parts += [',"_feeder":{"also_reported_by":[', others, "]}"]
-    parts.append("}")
-    return "".join(parts).encode()
+    id_, title, url, author, _, _, related, _, summary, content, _, _, _, _ = view
+    *_, updated, published, _, (_, _, tags) = shared
+    link = f',"url":{text(url)}' if url else ""
+    summary_part = f',"summary":{json_markup(summary)}' if summary else ""
+    others = ""
+    if related:
+        others = ",".join([f'{{"name":{text(name)},"url":{text(other)}}}' for other, name in related])
+        others = f',"_feeder":{{"also_reported_by":[{others}]}}'
+    return (f'{{"id":{text(id_)},"title":{text(title)},"content_html":{json_markup(content)},'
+            f'"date_published":"{_z(published)}","date_modified":"{_z(updated)}",'
+            f'"authors":[{{"name":{text(author)}}}]{link}{summary_part}{tags}{others}}}').encode()
 
 
 def _z(rfc3339_date: str) -> str:
