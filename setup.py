@@ -1,9 +1,11 @@
-"""Compiles the store thread's hottest pure-Python modules with mypyc when feeder is installed.
+"""Compiles feeder's hottest pure-Python modules with mypyc when feeder is installed: the dedup engine (the
+store thread's work) and the publisher (rendering every entry in three formats).
 
 The modules stay ordinary, type-checked Python (``mypy --strict`` is what makes them compilable); the
-build adds a C extension beside each, which Python imports instead. bench/dedup_speed.py prints what
-this buys. ``FEEDER_PURE_PYTHON=1 pip install ...`` skips it, and a machine without a C compiler gets the
-pure-Python modules with a warning from the build (the extensions are optional).
+build adds a C extension beside each, which Python imports instead. bench/dedup_speed.py and
+bench/publish.py print what this buys. ``FEEDER_PURE_PYTHON=1 pip install ...`` skips it, and a machine
+without a C compiler gets the pure-Python modules with a warning from the build (the extensions are
+optional).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ COMPILED = [
     "feeder/dedup/score.py",
     "feeder/dedup/text.py",
     "feeder/dedup/window.py",
+    "feeder/publish/__init__.py",
+    "feeder/publish/render.py",
 ]
 
 
@@ -26,7 +30,7 @@ def compiled_extensions() -> list[Extension]:
     from mypyc.build import mypycify
 
     # The build environment holds no runtime dependencies: their types do not change the compiled code.
-    extensions = mypycify(["--ignore-missing-imports", *COMPILED], opt_level="3")
+    extensions = mypycify(["--ignore-missing-imports", "--follow-imports=silent", *COMPILED], opt_level="3")
     for extension in extensions:
         extension.optional = True  # a failed compile leaves the pure-Python module in place
     return extensions

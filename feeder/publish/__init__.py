@@ -290,7 +290,9 @@ class Publisher:
         others = [(other.source, other.url) for other in story.articles[1:]]
         dates = _instants(_story_dates(story) + _article_dates(article))
         values = (_story_values(story), _article_values(article), dates, others, self.base_url, self._outlets)
-        key = hashlib.blake2b(marshal.dumps(values, _MARSHAL_FORMAT), digest_size=16).hexdigest()
+        # SHA-256, where CPUs have instructions for it (x86 SHA-NI, ARMv8), hashed an entry's ~2.5 KB twice
+        # as fast as CPython's portable BLAKE2b: that hashing was 9% of a cold publish's instructions (callgrind).
+        key = hashlib.sha256(marshal.dumps(values, _MARSHAL_FORMAT)).hexdigest()[:32]
         self._keys[id(story)] = key
         self._keyed.append(story)
         return key
