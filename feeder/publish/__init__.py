@@ -38,8 +38,8 @@ from feeder.config import Config, TopicConfig
 from feeder.model import Article, Story
 from feeder.normalise import is_absolute_web_url, sanitise_html, strip_xml_forbidden
 from feeder.publish import render
-from feeder.publish.clean import is_sanitised
 from feeder.publish.render import EntryView, FeedHead
+from feeder.sanitised import is_sanitised
 
 log = logging.getLogger("feeder.publish")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -175,7 +175,8 @@ def _instants(moments: tuple[datetime, ...]) -> list[float]:
 # The code that renders is part of every topic's input: an upgrade re-renders topics whose stories did not change.
 _RENDERER = hashlib.blake2b(b"".join(
     path.read_bytes() for path in (*sorted(Path(__file__).parent.glob("*.py")),
-                                   Path(sanitise_html.__code__.co_filename))), digest_size=8).hexdigest()
+                                   Path(sanitise_html.__code__.co_filename),
+                                   Path(is_sanitised.__code__.co_filename))), digest_size=8).hexdigest()
 
 
 class Publisher:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from feeder import normalise
+from feeder import normalise, sanitised
 from feeder.normalise import is_absolute_web_url, sanitise_html
 from feeder.store.schema import articles, meta, sources
 
@@ -30,8 +30,8 @@ _BATCH = 1000
 def sanitiser_stamp() -> str:
     """The nh3 release and a digest of the code around it: all of normalise.py, not just sanitise_html,
     since its policy lives in module-level values (an unrelated edit costs one needless pass, never a stale
-    row)."""
-    code = Path(normalise.__file__).read_bytes()
+    row), and of sanitised.py, whose check lets markup past nh3."""
+    code = Path(normalise.__file__).read_bytes() + Path(sanitised.__file__).read_bytes()
     return f"nh3 {version('nh3')} normalise {hashlib.blake2b(code, digest_size=8).hexdigest()}"
 
 

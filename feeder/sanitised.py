@@ -1,10 +1,11 @@
 """Recognising HTML that the sanitiser would hand back unchanged, without running it.
 
-Normalise sanitised every summary and content at ingest; the publisher sanitises again (the store may hold
-rows from an older sanitiser), and nh3 was the largest part of a cold publish (bench/publish.py). Markup in
-the plain shape nh3 itself writes, in a conservative subset of HTML, is passed through as it is:
-``is_sanitised(markup)`` promises ``sanitise_html(markup, base) == markup`` for every http(s) base, and
-tests/test_publish_clean.py holds it to that against nh3. Anything else (attributes it does not know,
+nh3 was the largest part of a cold publish (bench/publish.py) and half of a parse worker's time in a cold
+ingest (bench/ingest.py). Markup in the plain shape nh3 itself writes, in a conservative subset of HTML, is
+passed through as it is: by normalise, at ingest, once its plain links have the rel nh3 adds, and by the
+publisher, which sanitises stored markup again (the store may hold rows from an older sanitiser).
+``is_sanitised(markup)`` promises ``sanitise_with_nh3(markup, base) == markup`` for every http(s) base, and
+tests/test_sanitised.py holds it to that against nh3. Anything else (attributes it does not know,
 relative or odd URLs, tags the HTML parser would restructure, entities nh3 rewrites) goes to nh3.
 
 Two checks: one pattern for the usual article (paragraphs of text, links and inline markup), run by sre's C
