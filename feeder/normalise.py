@@ -111,7 +111,7 @@ def sanitise_html(markup: str, base_url: str = "") -> str:
     output."""
     if not markup:
         return ""
-    shaped = _LINK_WITHOUT_REL.sub(_LINK_WITH_REL, markup.strip(_HTML_SPACE))  # not str.strip's: no-break space is text
+    shaped = _LINK_WITHOUT_REL.sub(_with_rel, markup.strip(_HTML_SPACE))  # not str.strip's: no-break space is text
     if is_sanitised(shaped):
         return shaped
     return sanitise_with_nh3(markup, base_url)
@@ -119,7 +119,13 @@ def sanitise_html(markup: str, base_url: str = "") -> str:
 
 # A link with nothing but an address, which nh3 gives its rel (is_sanitised then checks the address).
 _LINK_WITHOUT_REL = re.compile('<a href="([^"<>]*+)">')
-_LINK_WITH_REL = r'<a href="\1" rel="noopener noreferrer">'
+
+
+def _with_rel(link: re.Match[str]) -> str:
+    # A function, not a template string: Python 3.11 expands a template per match in Python, twice as slow.
+    return f'<a href="{link[1]}" rel="noopener noreferrer">'
+
+
 _HTML_SPACE = " \t\n\r\f"
 
 
