@@ -15,6 +15,7 @@ import nh3
 from feeder.model import Article, RawEntry
 from feeder.parse.dates import to_utc
 from feeder.sanitised import is_sanitised
+from feeder.urls import is_plain_absolute_url
 
 # Parameters that only say who sent the reader; removing them makes one article one URL.
 _TRACKING_PARAMS = frozenset(
@@ -56,9 +57,8 @@ def _canonical(url: str, base: str) -> tuple[str, str]:
     """``canonical_url`` and its scheme, lower case (web_url needs it, and splitting a URL is not free)."""
     url = url.strip()
     # A plain absolute link needs no base: urljoin would split and rebuild it (a tenth of normalising a farm
-    # entry), which changes nothing the split below does not also do, but for ";" parameters it drops and
-    # the tabs and newlines it removes.
-    if base and not (_PLAIN_ABSOLUTE.match(url) and ";" not in url and url.isprintable()):
+    # entry) only to give it back.
+    if base and not is_plain_absolute_url(url):
         url = urljoin(base, url)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -76,10 +76,6 @@ def _canonical(url: str, base: str) -> tuple[str, str]:
     pieces = (piece for piece in parts.query.split("&") if piece)
     query = "&".join(p for p in pieces if not _is_tracking(unquote_plus(p.split("=")[0])))
     return urlunsplit((scheme, netloc, parts.path or "/", query, "")), scheme
-
-
-# An absolute http(s) URL with a plain host (no user, no empty host): splitting it finds that host.
-_PLAIN_ABSOLUTE = re.compile("https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?#]|$)")
 
 
 def _is_tracking(param: str) -> bool:
