@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pickle
 import random
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -144,6 +146,19 @@ def test_article_fields() -> None:
     assert article.categories == ("World", "Tech") and article.language == "en-US"
     assert article.guid == "g1" and article.summary == "" and article.content == "<p>Same</p>"
     assert len(article.content_hash) == 32
+
+
+def test_an_article_crosses_from_a_parse_worker_whole() -> None:
+    """Articles are pickled by value (Article.__reduce__): every field back in its place."""
+    article = to_article(_entry(
+        title="Title", link="https://e.com/a", author="Ann", categories=("World", "Tech"), language="de",
+        guid="g1", summary="<p>Short</p>", content="<p>Long</p>",
+        published=datetime(2026, 1, 1, 9, tzinfo=UTC), updated=datetime(2026, 1, 1, 10, tzinfo=UTC),
+    ), "s", "https://e.com/feed", FETCHED)
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        back = pickle.loads(pickle.dumps(article, protocol))
+        assert back == article and type(back) is type(article)
+        assert [getattr(back, f.name) for f in fields(back)] == [getattr(article, f.name) for f in fields(article)]
 
 
 def test_language_tags() -> None:
