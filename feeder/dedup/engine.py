@@ -22,7 +22,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import chain
 from typing import NamedTuple, cast
 
 from mypy_extensions import mypyc_attr
@@ -35,6 +34,7 @@ LEVELS = ("headline", "story")
 _PROBE_TOKENS = 4  # a reworded headline keeps at least one of the new headline's four rarest words
 _MAX_CANDIDATES = 16  # earlier headlines sharing most probe words, ranked again by all words shared
 _MAX_COMPARED = 4  # of those, the ones sharing most words are compared in full
+_MAX_CODES = 1 << 20  # more words than any headline has: ranks candidates by words shared in one int
 _STORY_PROBE_TOKENS = 6
 _MAX_STORIES = 8  # candidate stories scored against their profile
 # Story level: cosine between the new headline's weighted words and a story's profile (see module doc).
@@ -49,7 +49,7 @@ _SOFT_CREDIT = 0.8  # a spelling variant counts a little less than the same word
 # With fewer words in common than this, a word replaced on each side is most likely the subject itself
 # ("Apple shares fall" / "Google shares fall"), which lower-case or Title Case headlines do not mark as a name.
 _MIN_SHARED_WORDS = 3
-_SEQ_MASK = (1 << 63) - 1  # seqs are non-negative and below 2**63 (window.py stores them as int64)
+_WORD_MASK = (1 << 32) - 1  # word ids are below 2**32
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +79,47 @@ def _variant_among(stem: str, places: list[int], stems: list[str]) -> int | None
 
 
 
-def _most_shared(recent: list[Sequence[int]]) -> list[int]:
+def _most_shared(recent: list[list[int]]) -> list[int]:
     """Seqs found in the posting lists of the probe words, most lists first, then newest first.
 
     A rewording shares two of the rarest words; a short headline (one probe word) needs only one. Seqs
-    are unique within a list (a headline's words are), so counting a seq's lists is counting shared probe
-    words; the count and the seq sort as one int (``count << 63 | seq``), in C.
+    are unique within a list (a headline's words are) and each list is sorted, oldest first: one merge
+    from the newest end counts a seq's lists as it meets it, with no dict, and leaves each count's seqs
+    newest first already (the order ``sorted`` of ``count << 63 | seq`` gave).
     """
     if len(recent) == 1:
-        return list(reversed(recent[0]))  # postings are oldest first
-    counts = Counter(chain.from_iterable(recent))
-    ranked = sorted([count << 63 | seq for seq, count in counts.items() if count > 1], reverse=True)
-    return [key & _SEQ_MASK for key in ranked]
+        return list(reversed(recent[0]))
+    ends = [len(seqs) for seqs in recent]  # unread part of each list: seqs[:end]
+    by_count: list[list[int]] = [[] for _ in range(len(recent) + 1)]
+    while True:
+        newest = -1  # seqs are non-negative
+        for at, seqs in enumerate(recent):
+            end = ends[at]
+            if end and seqs[end - 1] > newest:
+                newest = seqs[end - 1]
+        if newest < 0:
+            break
+        count = 0
+        for at, seqs in enumerate(recent):
+            end = ends[at]
+            if end and seqs[end - 1] == newest:
+                ends[at] = end - 1
+                count += 1
+        if count > 1:
+            by_count[count].append(newest)
+    found: list[int] = []
+    for count in range(len(recent), 1, -1):
+        found.extend(by_count[count])
+    return found
+
+
+def _count_in(codes: list[int], words: set[int]) -> int:
+    """How many of ``codes`` have their word in ``words``."""
+    count = 0
+    for code in codes:
+        if code >> 1 in words:
+            count += 1
+    return count
 
 
 @lru_cache(maxsize=256)  # the store calls match then add with the same URL
@@ -270,7 +299,9 @@ class Deduplicator:
     def _probes(self, query: _Query, count: int) -> list[int]:
         """Word ids of the new headline's rarest known words."""
         df = self._items.df
-        return [word for _, word in sorted([(df[word], word) for word in query.words if word >= 0])[:count]]
+        # (df, word) as one int, sorted in C: word ids are below 2**32
+        ranked = sorted([df[word] << 32 | word for word in query.words if word >= 0])
+        return [key & _WORD_MASK for key in ranked[:count]]
 
     def _candidates(self, query: _Query, published: float) -> list[int]:
         """Seqs of earlier live headlines sharing the most of the new headline's rarest words."""
@@ -287,11 +318,11 @@ class Deduplicator:
         # ties keep their (deterministic) order.
         if len(found) < 2:
             return found
-        codes = set(query.codes)
-        codes.update([code ^ 1 for code in query.codes])
-        shared = [-len(codes.intersection(items.codes(seq))) for seq in found]
-        ranked = sorted(range(len(found)), key=shared.__getitem__)
-        return [found[index] for index in ranked[:_MAX_COMPARED]]
+        # A candidate's words are distinct, so the codes it shares are its words among the query's.
+        words = set(query.words)
+        shared = [_count_in(items.code_list(seq), words) for seq in found]
+        ranked = sorted([(_MAX_CODES - count) << 8 | at for at, count in enumerate(shared)])  # stable: by place
+        return [found[key & 0xFF] for key in ranked[:_MAX_COMPARED]]
 
     def _best_headline_match(self, query: _Query, published: float) -> int | None:
         best: tuple[float, int] | None = None

@@ -172,14 +172,19 @@ class Window:
             bucket.append(seq)
         return seq
 
-    def recent(self, word: int) -> Sequence[int]:
+    def code_list(self, seq: int) -> list[int]:
+        """``codes(seq)`` as a list: compiled code reads a list's ints without boxing each one."""
+        slot = seq - self._base
+        return self._codes[self._ends[slot - 1] if slot else 0 : self._ends[slot]].tolist()
+
+    def recent(self, word: int) -> list[int]:
         """Seqs of the newest headlines containing ``word`` (at most ``POSTINGS_KEPT``), oldest first."""
         postings = self.postings[word]
         if postings is None:
-            return ()
+            return []
         if isinstance(postings, int):
-            return (postings,)
-        return postings[-POSTINGS_KEPT:]
+            return [postings]
+        return postings[-POSTINGS_KEPT:].tolist()
 
     def _post(self, word: int, seq: int) -> None:
         postings = self.postings[word]
