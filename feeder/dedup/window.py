@@ -85,8 +85,10 @@ class Window:
         self.live = 0
         self.vocab: dict[str, int] = {}  # stem -> word id, live words only
         self.stems: list[str] = []  # word id -> stem ("" when free)
-        self.numeric = bytearray()  # word id -> 1 when the word is a number
-        self.df = array("q")  # word id -> live headlines containing it
+        # Lists, not arrays: compiled code reads a list's items without boxing them (and the flags and the
+        # small counts of most words are shared objects, so a list costs no more than an int64 array).
+        self.numeric: list[bool] = []  # word id -> whether the word is a number
+        self.df: list[int] = []  # word id -> live headlines containing it
         # word id -> newest seqs containing it, oldest first: a lone seq as a plain int (most words are in one
         # headline, and an int costs half what the smallest array does)
         self.postings: list[array[int] | int | None] = []
