@@ -94,30 +94,26 @@ def _most_shared(recent: list[list[int]]) -> list[int]:
     """Seqs found in the posting lists of the probe words, most lists first, then newest first.
 
     A rewording shares two of the rarest words; a short headline (one probe word) needs only one. Seqs
-    are unique within a list (a headline's words are) and each list is sorted, oldest first: one merge
-    from the newest end counts a seq's lists as it meets it, with no dict, and leaves each count's seqs
-    newest first already (the order ``sorted`` of ``count << 63 | seq`` gave).
+    are unique within a list (a headline's words are), so counting a seq's lists is counting shared probe
+    words: all lists sorted newest first as one (in C), each run of one seq is its count, and each count's
+    seqs come out newest first (the order ``sorted`` of ``count << 63 | seq`` gave).
     """
     if len(recent) == 1:
-        return list(reversed(recent[0]))
-    ends = [len(seqs) for seqs in recent]  # unread part of each list: seqs[:end]
+        return list(reversed(recent[0]))  # postings are oldest first
+    merged: list[int] = []
+    for seqs in recent:
+        merged.extend(seqs)
+    merged.sort(reverse=True)
     by_count: list[list[int]] = [[] for _ in range(len(recent) + 1)]
-    while True:
-        newest = -1  # seqs are non-negative
-        for at, seqs in enumerate(recent):
-            end = ends[at]
-            if end and seqs[end - 1] > newest:
-                newest = seqs[end - 1]
-        if newest < 0:
-            break
-        count = 0
-        for at, seqs in enumerate(recent):
-            end = ends[at]
-            if end and seqs[end - 1] == newest:
-                ends[at] = end - 1
-                count += 1
-        if count > 1:
-            by_count[count].append(newest)
+    at, size = 0, len(merged)
+    while at < size:
+        seq = merged[at]
+        end = at + 1
+        while end < size and merged[end] == seq:
+            end += 1
+        if end - at > 1:
+            by_count[end - at].append(seq)
+        at = end
     found: list[int] = []
     for count in range(len(recent), 1, -1):
         found.extend(by_count[count])
