@@ -290,7 +290,9 @@ class Deduplicator:
             profile.counts.update(code >> 1 for code in items.codes(seq))
         if published > items.newest:
             items.newest = published
-            self._evict(published - self.window.total_seconds())
+            cutoff = published - items.span  # the span is window.total_seconds()
+            if items.evicts_before(cutoff):
+                self._evict(cutoff)
         return seq
 
     def evidence(self, title: str, seq: int) -> Evidence:

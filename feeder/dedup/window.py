@@ -149,15 +149,20 @@ class Window:
     def append(self, story_id: int, published: float, words: Words, url_digest: int | None) -> int:
         """Adds a headline (its content words); returns its seq."""
         seq = self._base + len(self.story)
-        df, codes, known = self.df, self._codes, self.vocab.get
-        for stem, is_name, number in zip(*words, strict=True):
-            word = known(stem)
+        stems, names, numbers = words
+        if not len(stems) == len(names) == len(numbers):
+            raise ValueError("a headline's words, name flags and number flags differ in length")
+        df, vocab = self.df, self.vocab
+        run: list[int] = []  # the headline's word codes, added to ``_codes`` in one call
+        for at, stem in enumerate(stems):
+            word = vocab.get(stem)
             if word is None:
-                word = self.intern(stem, number)
-            codes.append(word * 2 + is_name)
+                word = self.intern(stem, numbers[at])
+            run.append(word * 2 + 1 if names[at] else word * 2)
             df[word] += 1
             self._post(word, seq)
-        self._ends.append(len(codes))
+        self._codes.extend(run)
+        self._ends.append(len(self._codes))
         self.story.append(story_id)
         self.published.append(published)
         self.live += 1
@@ -200,6 +205,10 @@ class Window:
         if len(postings) >= 2 * POSTINGS_KEPT:  # trimmed in halves: amortised O(1), never below what is read
             del postings[:POSTINGS_KEPT]
 
+    def evicts_before(self, cutoff: float) -> bool:
+        """Whether ``evict_before(cutoff)`` has anything to do: checked before making its generator."""
+        return int(cutoff // _BUCKET_SECONDS) > self._evicted_below
+
     def evict_before(self, cutoff: float) -> Iterator[int]:
         """Kill every headline published before ``cutoff`` (by hour); yields each one's seq as it goes."""
         last = int(cutoff // _BUCKET_SECONDS)
@@ -219,7 +228,7 @@ class Window:
         self.published[slot] = DEAD
         self.live -= 1
         df = self.df
-        for code in self.codes(seq):
+        for code in self.code_list(seq):
             word = code >> 1
             df[word] -= 1
             if not df[word]:
