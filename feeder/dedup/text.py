@@ -161,17 +161,23 @@ def content_words(title: str) -> Words:
         text = _ABBREVIATION.sub(_undot, text)
     if "'" in text:
         text = _POSSESSIVE.sub("", text).replace("'", "")
-    words = _TOKEN.findall(text)
-    keys = list(map(word_key, words))
+    # Typed: findall's own type is list[Any], which compiled code would handle as generic objects.
+    words: list[str] = _TOKEN.findall(text)
+    keys = [word_key(word) for word in words]
     # In "Fed Raises Rates" or "FED RAISES RATES" case says nothing; in "Fed raises rates in Ohio" it
     # marks names (the first word too: "Putin wins..." is a name, and "Polls open..." costs little).
-    content = [w for w, k in zip(words, keys, strict=True) if k is not None and w[0].isalpha()]
-    case_tells = sum(w[0].isupper() for w in content) * 2 <= len(content)
+    content = upper = 0  # words with a letter first, and those of them capitalised
+    for at, word in enumerate(words):
+        if keys[at] is not None and word[0].isalpha():
+            content += 1
+            upper += word[0].isupper()
+    case_tells = upper * 2 <= content
     seen: set[str] = set()
     stems: list[str] = []
     names: list[bool] = []
     numbers: list[bool] = []
-    for word, key in zip(words, keys, strict=True):
+    for at, word in enumerate(words):
+        key = keys[at]
         if key is None or key in seen:
             continue
         seen.add(key)
