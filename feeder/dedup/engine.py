@@ -120,11 +120,11 @@ def _most_shared(recent: list[list[int]]) -> list[int]:
     return found
 
 
-def _count_in(codes: list[int], words: set[int]) -> int:
-    """How many of ``codes`` have their word in ``words``."""
+def _count_in(codes: list[int], words: list[int]) -> int:
+    """How many of ``codes`` have their word in ``words`` (a few ints: searched, not hashed)."""
     count = 0
     for code in codes:
-        if code >> 1 in words:
+        if _place(words, code >> 1) >= 0:
             count += 1
     return count
 
@@ -180,12 +180,21 @@ class _Query:
 
     def __init__(self, title_words: Words, window: Window) -> None:
         self.weigh = _Weights(window)  # shared with the candidates' words for this match
-        self.stems, self.names, self.numeric = title_words
-        get = window.vocab.get
-        # Unknown words get distinct negative ids: they cannot equal a window word, but may be a variant.
-        self.words = words = [get(stem, -1 - at) for at, stem in enumerate(self.stems)]
-        self.codes = [word * 2 + name for word, name in zip(words, self.names, strict=True) if word >= 0]
-        self.numbers = {word for word, numeric in zip(words, self.numeric, strict=True) if numeric}
+        self.stems, self.names, self.numeric = stems, names, numeric = title_words
+        if not len(stems) == len(names) == len(numeric):
+            raise ValueError("a headline's words, name flags and number flags differ in length")
+        vocab = window.vocab
+        self.words: list[int] = []
+        self.codes: list[int] = []  # of the known words
+        self.numbers: set[int] = set()
+        for at, stem in enumerate(stems):
+            # Unknown words get distinct negative ids: they cannot equal a window word, but may be a variant.
+            word = vocab.get(stem, -1 - at)
+            self.words.append(word)
+            if word >= 0:
+                self.codes.append(word * 2 + 1 if names[at] else word * 2)
+            if numeric[at]:
+                self.numbers.add(word)
         self._weights: list[float] | None = None
         self._total = 0.0
 
@@ -347,9 +356,8 @@ class Deduplicator:
         if len(found) < 2:
             return found, []
         # A candidate's words are distinct, so the codes it shares are its words among the query's.
-        words = set(query.words)
         codes = [items.code_list(seq) for seq in found]
-        ranked = sorted([(_MAX_CODES - _count_in(codes[at], words)) << 8 | at for at in range(len(found))])
+        ranked = sorted([(_MAX_CODES - _count_in(codes[at], query.words)) << 8 | at for at in range(len(found))])
         kept = [key & 0xFF for key in ranked[:_MAX_COMPARED]]  # places in ``found``: by words shared, then place
         return [found[at] for at in kept], [codes[at] for at in kept]
 
