@@ -54,15 +54,20 @@ def _may_have_segment(text: str) -> bool:
 def _strip_noise(text: str) -> str:
     """``_SUFFIX_NOISE.sub("", text)``, whose search tries every place of the text in turn.
 
-    Text ending in ")" can only end in the parenthesised label (the others end in "]", "..." or "update N"),
-    whose "(" is then the text's last one; the match starts at the spaces before it, so the search does too.
+    Each label ends in its own character: ")" for "(Video)", "]", "..." or "update N". So text ending in "."
+    can only end in an ellipsis, whose match takes the spaces before the final run of dots; and text ending
+    in ")" only in the parenthesised label, whose "(" is then the text's last one, so the search starts at
+    the spaces before it. (``rstrip`` strips what the regex takes as whitespace.)
     """
+    if text.endswith("."):
+        dots = len(text) - len(text.rstrip("."))
+        return text[: len(text[: len(text) - dots].rstrip())] if dots >= 3 else text
     if not text.endswith(")"):
         return _SUFFIX_NOISE.sub("", text)
     opening = text.rfind("(")
     if opening < 0:
         return text
-    found = _SUFFIX_NOISE.search(text, len(text[:opening].rstrip()))  # rstrip strips what \s matches
+    found = _SUFFIX_NOISE.search(text, len(text[:opening].rstrip()))
     return text[: found.start()] if found else text
 
 
