@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -250,7 +249,7 @@ class _Profile:
     __slots__ = ("counts", "newest", "size")
 
     def __init__(self) -> None:
-        self.counts: Counter[int] = Counter()
+        self.counts: dict[int, int] = {}  # word id -> headlines using it (a dict: compiled code iterates it natively)
         self.size = 0
         self.newest = -1  # seq of the story's newest headline
 
@@ -267,6 +266,9 @@ class Deduplicator:
         self._items = Window(window.total_seconds())
         self._items.on_rebuild = self._renumbered
         self._profiles: dict[int, _Profile] = {}  # story level only
+        # Story level: word id -> the query's weight of it while a story match runs, else 0.0 (grows with the
+        # vocabulary): a list read per profile word instead of a dict probe with a boxed int.
+        self._marks: list[float] = []
 
     # -- public interface -------------------------------------------------------------------------
 
@@ -296,7 +298,9 @@ class Deduplicator:
                 profile = self._profiles[story_id] = _Profile()
             profile.size += 1
             profile.newest = seq
-            profile.counts.update(code >> 1 for code in items.codes(seq))
+            counts = profile.counts
+            for code in items.code_list(seq):  # as Counter.update counts: new words last
+                counts[code >> 1] = counts.get(code >> 1, 0) + 1
         if published > items.newest:
             items.newest = published
             cutoff = published - items.span  # the span is window.total_seconds()
@@ -484,11 +488,15 @@ class Deduplicator:
     def _candidate_stories(self, query: _Query, published: float) -> list[int]:
         items = self._items
         base, stamps, span, story_of = items.base, items.published, items.span, items.story
-        hits: Counter[int] = Counter()
+        hits: dict[int, int] = {}  # story -> probe words it was found with, in order of first finding
         for word in self._probes(query, _STORY_PROBE_TOKENS):  # alive_within inlined, as in _candidates
             recent = items.recent(word)
-            hits.update({story_of[seq - base] for seq in recent if abs(stamps[seq - base] - published) <= span})
-        return [story for story, _ in hits.most_common(_MAX_STORIES)]
+            for story in {story_of[seq - base] for seq in recent if abs(stamps[seq - base] - published) <= span}:
+                hits[story] = hits.get(story, 0) + 1
+        # Most hits first, ties in order of finding (what Counter.most_common gave), as one int per story.
+        ranked = sorted([(_MAX_CODES - count) << 32 | at for at, count in enumerate(hits.values())])
+        stories = list(hits)
+        return [stories[key & _WORD_MASK] for key in ranked[:_MAX_STORIES]]
 
     def _best_story_match(self, query: _Query, published: float) -> int | None:
         vector = dict(zip(query.words, query.weights, strict=True))
@@ -496,14 +504,24 @@ class Deduplicator:
         if not norm:
             return None
         best: tuple[float, int] | None = None
-        for story in self._candidate_stories(query, published):
-            profile = self._profiles[story]
-            if self._numbers_clash(query, profile) or self._young_and_clashing(query, profile):
-                continue
-            # A story of one or two headlines is no topic yet: it must look like a rewording to join.
-            score = self._profile_cosine(vector, profile, query.weigh) / norm - STORY_YOUNG_EXTRA / profile.size
-            if score >= STORY_THRESHOLD and (best is None or score > best[0]):
-                best = (score, story)
+        marks = self._marks
+        if len(marks) < len(self._items.stems):
+            marks.extend([0.0] * (len(self._items.stems) - len(marks)))
+        known = [word for word in vector if word >= 0]  # the words a profile can hold
+        for word in known:
+            marks[word] = vector[word]  # weights are positive
+        try:
+            for story in self._candidate_stories(query, published):
+                profile = self._profiles[story]
+                if self._numbers_clash(query, profile) or self._young_and_clashing(query, profile):
+                    continue
+                # A story of one or two headlines is no topic yet: it must look like a rewording to join.
+                score = self._profile_cosine(marks, profile, query.weigh) / norm - STORY_YOUNG_EXTRA / profile.size
+                if score >= STORY_THRESHOLD and (best is None or score > best[0]):
+                    best = (score, story)
+        finally:
+            for word in known:
+                marks[word] = 0.0
         return best[1] if best else None
 
     def _young_and_clashing(self, query: _Query, profile: _Profile) -> bool:
@@ -522,17 +540,21 @@ class Deduplicator:
         told = sum(count for word, count in profile.counts.items() if numeric[word])
         return told * 2 >= profile.size
 
-    def _profile_cosine(self, vector: dict[int, float], profile: _Profile, weigh: _Weights) -> float:
-        """Dot product of the headline vector with the unit-length rarity-weighted profile."""
-        df, rarities, rarity = self._items.df, weigh.rarities, weigh.rarity
+    def _profile_cosine(self, marks: list[float], profile: _Profile, weigh: _Weights) -> float:
+        """Dot product of the headline vector (``marks``: its weight by word id, 0.0 for words it lacks) with
+        the unit-length rarity-weighted profile."""
+        df, rarities = self._items.df, weigh.rarities
         dot = square = 0.0
-        for word, count in profile.counts.items():  # the hot loop of story level: one dict probe per word
+        for word, count in profile.counts.items():  # the hot loop of story level: a few list reads per word
             seen = df[word]
-            value = rarities.get(seen) or rarity(seen)
-            value *= count
+            rarity = rarities.get(seen)
+            if rarity is None:
+                rarity = weigh.rarity(seen)
+            value = rarity * count
             square += value * value
-            if word in vector:
-                dot += value * vector[word]
+            weight = marks[word]
+            if weight > 0.0:
+                dot += value * weight
         return dot / math.sqrt(square) if square else 0.0
 
     # -- eviction ---------------------------------------------------------------------------------
