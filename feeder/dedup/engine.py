@@ -138,33 +138,38 @@ class _Weights:
     """Weights of window words for one match: the window does not change while a match runs.
 
     A word weighs its rarity in the window, raised for numbers and names. Words are passed as codes
-    (``word id * 2 + is_name``: the name flag changes the weight). Rarities are memoised by df (most
-    words share a few small dfs); a weight is then two list reads and a product, cheaper than a memo.
+    (``word id * 2 + is_name``: the name flag changes the weight). Rarities are memoised by df in lists
+    the window keeps across matches, each entry stamped with the headline count it was worked out for:
+    most words share a few small dfs, and a weight is then a few list reads and a product.
     """
 
-    __slots__ = ("_df", "_log_total", "_numeric", "_total", "rarities")
+    __slots__ = ("_df", "_log_total", "_memo", "_memo_total", "_numeric", "_total")
 
     def __init__(self, window: Window) -> None:
         self._df, self._numeric = window.df, window.numeric
         self._total = window.live + _DF_PRIOR
         self._log_total = math.log(self._total)
-        self.rarities: dict[int, float] = {}  # df -> rarity (see ``rarity``)
+        self._memo, self._memo_total = window.rarity_memo, window.rarity_memo_total
 
     def of_codes(self, codes: list[int]) -> list[float]:
-        df, numeric, rarities = self._df, self._numeric, self.rarities
+        df, numeric = self._df, self._numeric
         found: list[float] = []
         for code in codes:  # weigh() inlined: this runs for every word of every candidate
             word = code >> 1
-            seen = df[word]
-            rarity = rarities.get(seen)
-            if rarity is None:
-                rarity = self.rarity(seen)
-            found.append(rarity * (_NUMBER_BOOST if numeric[word] else _NAME_BOOST if code & 1 else 1.0))
+            found.append(self.rarity(df[word]) * (_NUMBER_BOOST if numeric[word] else _NAME_BOOST if code & 1 else 1.0))
         return found
 
     def rarity(self, df: int) -> float:
-        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words); memoised in ``rarities``."""
-        rarity = self.rarities[df] = max(math.log(self._total / (df + 1)) / self._log_total, _MIN_RARITY)
+        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words); memoised."""
+        memo, stamps, total = self._memo, self._memo_total, self._total
+        if df < len(memo) and stamps[df] == total:
+            return memo[df]
+        rarity = max(math.log(total / (df + 1)) / self._log_total, _MIN_RARITY)
+        if df >= len(memo):
+            grow = df + 1 - len(memo)
+            memo.extend([0.0] * grow)
+            stamps.extend([-1] * grow)
+        memo[df], stamps[df] = rarity, total
         return rarity
 
     def weigh(self, df: int, numeric: int, name: int) -> float:
@@ -543,14 +548,10 @@ class Deduplicator:
     def _profile_cosine(self, marks: list[float], profile: _Profile, weigh: _Weights) -> float:
         """Dot product of the headline vector (``marks``: its weight by word id, 0.0 for words it lacks) with
         the unit-length rarity-weighted profile."""
-        df, rarities = self._items.df, weigh.rarities
+        df = self._items.df
         dot = square = 0.0
         for word, count in profile.counts.items():  # the hot loop of story level: a few list reads per word
-            seen = df[word]
-            rarity = rarities.get(seen)
-            if rarity is None:
-                rarity = weigh.rarity(seen)
-            value = rarity * count
+            value = weigh.rarity(df[word]) * count
             square += value * value
             weight = marks[word]
             if weight > 0.0:

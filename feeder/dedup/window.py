@@ -89,6 +89,9 @@ class Window:
         # small counts of most words are shared objects, so a list costs no more than an int64 array).
         self.numeric: list[bool] = []  # word id -> whether the word is a number
         self.df: list[int] = []  # word id -> live headlines containing it
+        # The engine's memo of rarities: df -> rarity, and the live + prior count it was worked out for.
+        self.rarity_memo: list[float] = []
+        self.rarity_memo_total: list[int] = []
         # word id -> newest seqs containing it, oldest first: a lone seq as a plain int (most words are in one
         # headline, and an int costs half what the smallest array does)
         self.postings: list[array[int] | int | None] = []
