@@ -17,17 +17,14 @@ from __future__ import annotations
 import hashlib
 import math
 from array import array
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from itertools import chain
-from typing import NamedTuple, cast
 
 from mypy_extensions import mypyc_attr
 
-from feeder.dedup.score import Evidence, same_news, variants
+from feeder.dedup.score import Evidence, headline_score, variants
 from feeder.dedup.text import Words, content_words
 from feeder.dedup.window import Window
 
@@ -35,6 +32,7 @@ LEVELS = ("headline", "story")
 _PROBE_TOKENS = 4  # a reworded headline keeps at least one of the new headline's four rarest words
 _MAX_CANDIDATES = 16  # earlier headlines sharing most probe words, ranked again by all words shared
 _MAX_COMPARED = 4  # of those, the ones sharing most words are compared in full
+_MAX_CODES = 1 << 20  # more words than any headline has: ranks candidates by words shared in one int
 _STORY_PROBE_TOKENS = 6
 _MAX_STORIES = 8  # candidate stories scored against their profile
 # Story level: cosine between the new headline's weighted words and a story's profile (see module doc).
@@ -49,7 +47,7 @@ _SOFT_CREDIT = 0.8  # a spelling variant counts a little less than the same word
 # With fewer words in common than this, a word replaced on each side is most likely the subject itself
 # ("Apple shares fall" / "Google shares fall"), which lower-case or Title Case headlines do not mark as a name.
 _MIN_SHARED_WORDS = 3
-_SEQ_MASK = (1 << 63) - 1  # seqs are non-negative and below 2**63 (window.py stores them as int64)
+_WORD_MASK = (1 << 32) - 1  # word ids are below 2**32
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,31 +64,68 @@ class Headline:
         return self.words if self.words is not None else content_words(self.title)
 
 
-def _numbers_clash(numbers: set[int], words: Iterable[int], numeric: bytearray) -> bool:
+def _numbers_clash(numbers: set[int], words: Iterable[int], numeric: list[bool]) -> bool:
     """Both headlines state numbers and not the same ones: different news ("$101" vs "$98")."""
     theirs = {word for word in words if numeric[word]}
     return bool(theirs) and theirs != numbers
 
 
-def _variant_among(stem: str, places: list[int], stems: list[str]) -> int | None:
-    """The first of ``places`` whose stem is a spelling variant of ``stem`` (variants share a first letter)."""
+def _variant_among(stem: str, places: list[int], stems: list[str]) -> int:
+    """The first of ``places`` whose stem is a spelling variant of ``stem`` (variants share a first letter),
+    else -1."""
     first = stem[0]
-    return next((at for at in places if stems[at][0] == first and variants(stem, stems[at])), None)
+    for at in places:
+        if stems[at][0] == first and variants(stem, stems[at]):
+            return at
+    return -1
+
+
+def _place(words: list[int], word: int) -> int:
+    """Where ``word`` is in ``words`` (a headline's words, each once), else -1: a few ints, faster than a dict."""
+    for at, other in enumerate(words):
+        if other == word:
+            return at
+    return -1
 
 
 
-def _most_shared(recent: list[Sequence[int]]) -> list[int]:
+def _most_shared(recent: list[list[int]]) -> list[int]:
     """Seqs found in the posting lists of the probe words, most lists first, then newest first.
 
     A rewording shares two of the rarest words; a short headline (one probe word) needs only one. Seqs
     are unique within a list (a headline's words are), so counting a seq's lists is counting shared probe
-    words; the count and the seq sort as one int (``count << 63 | seq``), in C.
+    words: all lists sorted newest first as one (in C), each run of one seq is its count, and each count's
+    seqs come out newest first (the order ``sorted`` of ``count << 63 | seq`` gave).
     """
     if len(recent) == 1:
         return list(reversed(recent[0]))  # postings are oldest first
-    counts = Counter(chain.from_iterable(recent))
-    ranked = sorted([count << 63 | seq for seq, count in counts.items() if count > 1], reverse=True)
-    return [key & _SEQ_MASK for key in ranked]
+    merged: list[int] = []
+    for seqs in recent:
+        merged.extend(seqs)
+    merged.sort(reverse=True)
+    by_count: list[list[int]] = [[] for _ in range(len(recent) + 1)]
+    at, size = 0, len(merged)
+    while at < size:
+        seq = merged[at]
+        end = at + 1
+        while end < size and merged[end] == seq:
+            end += 1
+        if end - at > 1:
+            by_count[end - at].append(seq)
+        at = end
+    found: list[int] = []
+    for count in range(len(recent), 1, -1):
+        found.extend(by_count[count])
+    return found
+
+
+def _count_in(codes: list[int], words: list[int]) -> int:
+    """How many of ``codes`` have their word in ``words`` (a few ints: searched, not hashed)."""
+    count = 0
+    for code in codes:
+        if _place(words, code >> 1) >= 0:
+            count += 1
+    return count
 
 
 @lru_cache(maxsize=256)  # the store calls match then add with the same URL
@@ -100,38 +135,41 @@ def url_digest(text: str) -> int:
 
 
 class _Weights:
-    """Weights of window words for one match, memoised: the window does not change while a match runs.
+    """Weights of window words for one match: the window does not change while a match runs.
 
     A word weighs its rarity in the window, raised for numbers and names. Words are passed as codes
-    (``word id * 2 + is_name``: the name flag changes the weight).
+    (``word id * 2 + is_name``: the name flag changes the weight). Rarities are memoised by df in lists
+    the window keeps across matches, each entry stamped with the headline count it was worked out for:
+    most words share a few small dfs, and a weight is then a few list reads and a product.
     """
 
-    __slots__ = ("_df", "_log_total", "_memo", "_numeric", "_total", "rarities")
+    __slots__ = ("_df", "_log_total", "_memo", "_memo_total", "_numeric", "_total")
 
     def __init__(self, window: Window) -> None:
         self._df, self._numeric = window.df, window.numeric
         self._total = window.live + _DF_PRIOR
         self._log_total = math.log(self._total)
-        self._memo: dict[int, float] = {}  # code -> weight
-        self.rarities: dict[int, float] = {}  # df -> rarity (see ``rarity``): most words share a few small dfs
+        self._memo, self._memo_total = window.rarity_memo, window.rarity_memo_total
 
-    def of_codes(self, codes: Sequence[int]) -> list[float]:
-        memo = self._memo
-        found = list(map(memo.get, codes))
-        if None in found:
-            df, numeric, rarities = self._df, self._numeric, self.rarities
-            for at, code in enumerate(codes):  # weigh() inlined: this runs for most words of every candidate
-                if found[at] is None:
-                    word = code >> 1
-                    rarity = rarities.get(df[word]) or self.rarity(df[word])
-                    found[at] = memo[code] = rarity * (
-                        _NUMBER_BOOST if numeric[word] else _NAME_BOOST if code & 1 else 1.0
-                    )
-        return cast(list[float], found)  # no None left
+    def of_codes(self, codes: list[int]) -> list[float]:
+        df, numeric = self._df, self._numeric
+        found: list[float] = []
+        for code in codes:  # weigh() inlined: this runs for every word of every candidate
+            word = code >> 1
+            found.append(self.rarity(df[word]) * (_NUMBER_BOOST if numeric[word] else _NAME_BOOST if code & 1 else 1.0))
+        return found
 
     def rarity(self, df: int) -> float:
-        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words); memoised in ``rarities``."""
-        rarity = self.rarities[df] = max(math.log(self._total / (df + 1)) / self._log_total, _MIN_RARITY)
+        """Rarity of a word seen in ``df`` headlines, in (0, 1] (1 for unseen words); memoised."""
+        memo, stamps, total = self._memo, self._memo_total, self._total
+        if df < len(memo) and stamps[df] == total:
+            return memo[df]
+        rarity = max(math.log(total / (df + 1)) / self._log_total, _MIN_RARITY)
+        if df >= len(memo):
+            grow = df + 1 - len(memo)
+            memo.extend([0.0] * grow)
+            stamps.extend([-1] * grow)
+        memo[df], stamps[df] = rarity, total
         return rarity
 
     def weigh(self, df: int, numeric: int, name: int) -> float:
@@ -146,12 +184,21 @@ class _Query:
 
     def __init__(self, title_words: Words, window: Window) -> None:
         self.weigh = _Weights(window)  # shared with the candidates' words for this match
-        self.stems, self.names, self.numeric = title_words
-        get = window.vocab.get
-        # Unknown words get distinct negative ids: they cannot equal a window word, but may be a variant.
-        self.words = words = [get(stem, -1 - at) for at, stem in enumerate(self.stems)]
-        self.codes = [word * 2 + name for word, name in zip(words, self.names, strict=True) if word >= 0]
-        self.numbers = {word for word, numeric in zip(words, self.numeric, strict=True) if numeric}
+        self.stems, self.names, self.numeric = stems, names, numeric = title_words
+        if not len(stems) == len(names) == len(numeric):
+            raise ValueError("a headline's words, name flags and number flags differ in length")
+        vocab = window.vocab
+        self.words: list[int] = []
+        self.codes: list[int] = []  # of the known words
+        self.numbers: set[int] = set()
+        for at, stem in enumerate(stems):
+            # Unknown words get distinct negative ids: they cannot equal a window word, but may be a variant.
+            word = vocab.get(stem, -1 - at)
+            self.words.append(word)
+            if word >= 0:
+                self.codes.append(word * 2 + 1 if names[at] else word * 2)
+            if numeric[at]:
+                self.numbers.add(word)
         self._weights: list[float] | None = None
         self._total = 0.0
 
@@ -159,12 +206,19 @@ class _Query:
     def weights(self) -> list[float]:
         """Weight of each word, in order; weighed on first use (most headlines meet no candidate)."""
         if self._weights is None:
-            known = iter(self.weigh.of_codes(self.codes))
-            self._weights = [
-                next(known) if word >= 0 else self.weigh.weigh(0, numeric, name)
-                for word, name, numeric in zip(self.words, self.names, self.numeric, strict=True)
-            ]
-            self._total = sum(self._weights)
+            known = self.weigh.of_codes(self.codes)
+            weights: list[float] = []
+            total = 0.0  # summed in word order, as ``sum`` does
+            next_known = 0
+            for at, word in enumerate(self.words):
+                if word >= 0:
+                    weight = known[next_known]
+                    next_known += 1
+                else:
+                    weight = self.weigh.weigh(0, self.numeric[at], self.names[at])
+                weights.append(weight)
+                total += weight
+            self._weights, self._total = weights, total
         return self._weights
 
     @property
@@ -173,15 +227,25 @@ class _Query:
         return self._total if self._weights is not None else sum(self.weights)
 
 
-class _Pairing(NamedTuple):
-    """Which words of a query and a window headline pair up; weighed only if no veto rules the pair out."""
+class _Pairing:
+    """Which words of a query and a window headline pair up; weighed only if no veto rules the pair out.
 
-    right_words: list[int]  # the window headline's word ids, in order
-    pairs: list[tuple[int, int]]  # (place in the query, place on the right): exact pairs, then variants
-    exact: int  # how many of ``pairs`` are the same word
-    left_rest: list[int]  # places of the query's words left unpaired
-    right_rest: list[int]
-    swapped: bool  # a short headline with a word replaced on each side (see ``_MIN_SHARED_WORDS``)
+    A native class, not a tuple: one is built per candidate, and a NamedTuple's ``__new__`` is interpreted.
+    """
+
+    __slots__ = ("exact", "left_rest", "lefts", "right_rest", "right_words", "rights", "swapped")
+
+    def __init__(
+        self, right_words: list[int], lefts: list[int], rights: list[int], exact: int, left_rest: list[int],
+        right_rest: list[int], swapped: bool,
+    ) -> None:
+        self.right_words = right_words  # the window headline's word ids, in order
+        # pairs: lefts[k] (place in the query) with rights[k] (place on the right): exact pairs, then variants
+        self.lefts, self.rights = lefts, rights
+        self.exact = exact  # how many of the pairs are the same word
+        self.left_rest = left_rest  # places of the query's words left unpaired
+        self.right_rest = right_rest
+        self.swapped = swapped  # a short headline with a word replaced on each side (see ``_MIN_SHARED_WORDS``)
 
 
 class _Profile:
@@ -190,7 +254,7 @@ class _Profile:
     __slots__ = ("counts", "newest", "size")
 
     def __init__(self) -> None:
-        self.counts: Counter[int] = Counter()
+        self.counts: dict[int, int] = {}  # word id -> headlines using it (a dict: compiled code iterates it natively)
         self.size = 0
         self.newest = -1  # seq of the story's newest headline
 
@@ -207,6 +271,9 @@ class Deduplicator:
         self._items = Window(window.total_seconds())
         self._items.on_rebuild = self._renumbered
         self._profiles: dict[int, _Profile] = {}  # story level only
+        # Story level: word id -> the query's weight of it while a story match runs, else 0.0 (grows with the
+        # vocabulary): a list read per profile word instead of a dict probe with a boxed int.
+        self._marks: list[float] = []
 
     # -- public interface -------------------------------------------------------------------------
 
@@ -236,10 +303,14 @@ class Deduplicator:
                 profile = self._profiles[story_id] = _Profile()
             profile.size += 1
             profile.newest = seq
-            profile.counts.update(code >> 1 for code in items.codes(seq))
+            counts = profile.counts
+            for code in items.code_list(seq):  # as Counter.update counts: new words last
+                counts[code >> 1] = counts.get(code >> 1, 0) + 1
         if published > items.newest:
             items.newest = published
-            self._evict(published - self.window.total_seconds())
+            cutoff = published - items.span  # the span is window.total_seconds()
+            if items.evicts_before(cutoff):
+                self._evict(cutoff)
         return seq
 
     def evidence(self, title: str, seq: int) -> Evidence:
@@ -270,10 +341,16 @@ class Deduplicator:
     def _probes(self, query: _Query, count: int) -> list[int]:
         """Word ids of the new headline's rarest known words."""
         df = self._items.df
-        return [word for _, word in sorted([(df[word], word) for word in query.words if word >= 0])[:count]]
+        # (df, word) as one int, sorted in C: word ids are below 2**32
+        ranked = sorted([df[word] << 32 | word for word in query.words if word >= 0])
+        return [key & _WORD_MASK for key in ranked[:count]]
 
     def _candidates(self, query: _Query, published: float) -> list[int]:
         """Seqs of earlier live headlines sharing the most of the new headline's rarest words."""
+        return self._ranked(query, published)[0]
+
+    def _ranked(self, query: _Query, published: float) -> tuple[list[int], list[list[int]]]:
+        """``_candidates``, and the word codes of each when the ranking read them (else none)."""
         items = self._items
         recent = [items.recent(word) for word in self._probes(query, _PROBE_TOKENS)]
         base, stamps, span = items.base, items.published, items.span
@@ -286,36 +363,39 @@ class Deduplicator:
         # Re-rank by all words shared (the query's words under either name flag); the sort is stable, so
         # ties keep their (deterministic) order.
         if len(found) < 2:
-            return found
-        codes = set(query.codes)
-        codes.update([code ^ 1 for code in query.codes])
-        shared = [-len(codes.intersection(items.codes(seq))) for seq in found]
-        ranked = sorted(range(len(found)), key=shared.__getitem__)
-        return [found[index] for index in ranked[:_MAX_COMPARED]]
+            return found, []
+        # A candidate's words are distinct, so the codes it shares are its words among the query's.
+        codes = [items.code_list(seq) for seq in found]
+        ranked = sorted([(_MAX_CODES - _count_in(codes[at], query.words)) << 8 | at for at in range(len(found))])
+        kept = [key & 0xFF for key in ranked[:_MAX_COMPARED]]  # places in ``found``: by words shared, then place
+        return [found[at] for at in kept], [codes[at] for at in kept]
 
     def _best_headline_match(self, query: _Query, published: float) -> int | None:
-        best: tuple[float, int] | None = None
         items = self._items
-        candidates = self._candidates(query, published)
+        candidates, code_lists = self._ranked(query, published)
         stories = [items.story[seq - items.base] for seq in candidates]
+        numeric = items.numeric
+        best_score, best_story, found = 0.0, 0, False
         for at, seq in enumerate(candidates):
-            if best is not None and stories[at:].count(best[1]) == len(stories) - at:
+            if found and stories[at:].count(best_story) == len(stories) - at:
                 break  # the rest are in the best story so far: whatever they score, it stays the match
-            codes = items.codes(seq)
+            codes = code_lists[at] if code_lists else items.code_list(seq)
             right_words = [code >> 1 for code in codes]
-            if query.numbers and _numbers_clash(query.numbers, right_words, items.numeric):
+            if query.numbers and _numbers_clash(query.numbers, right_words, numeric):
                 continue  # vetoed whatever else the two share: the full comparison would be wasted
             pairing = self._pairing(query, right_words)
             if pairing.swapped:
                 continue  # vetoed too, and known before any word is weighed (a fifth of all comparisons)
-            score = same_news(self._weighed(query, codes, pairing))
-            if score > 0 and (best is None or score > best[0]):
-                best = (score, stories[at])
-        return best[1] if best else None
+            # Neither veto applies, so same_news of the evidence is headline_score of its overlap.
+            alike, names_differ, unmatched, _ = self._overlap(query, codes, pairing)
+            score = headline_score(alike, names_differ, unmatched)
+            if score > 0 and (not found or score > best_score):
+                best_score, best_story, found = score, stories[at], True
+        return best_story if found else None
 
     def _evidence(self, query: _Query, seq: int) -> Evidence:
         """Evidence on whether the query and the window's headline ``seq`` report the same news."""
-        codes = self._items.codes(seq)
+        codes = self._items.code_list(seq)
         return self._weighed(query, codes, self._pairing(query, [code >> 1 for code in codes]))
 
     def _pairing(self, query: _Query, right_words: list[int]) -> _Pairing:
@@ -323,21 +403,24 @@ class Deduplicator:
 
         Words pair up one-to-one: the same word first, then spelling variants (greedily, in word order).
         """
-        right_index = dict(zip(right_words, range(len(right_words)), strict=True))  # word -> its place on the right
         left_numeric = query.numeric
-        pairs: list[tuple[int, int]] = []  # (place on the left, place on the right)
+        paired = [False] * len(right_words)
+        lefts: list[int] = []  # pairs: place on the left ...
+        rights: list[int] = []  # ... and on the right
         left_rest: list[int] = []  # places of the query's words left unpaired
         shared_words = 0  # pairs other than numbers
-        pop = right_index.pop
         for at, word in enumerate(query.words):
-            other = pop(word, None)
-            if other is None:
+            other = _place(right_words, word)  # unknown words (negative ids) are never found
+            if other < 0:
                 left_rest.append(at)
             else:
-                pairs.append((at, other))
-                shared_words += not left_numeric[at]
-        exact = len(pairs)
-        right_rest = list(right_index.values())
+                paired[other] = True
+                lefts.append(at)
+                rights.append(other)
+                if not left_numeric[at]:
+                    shared_words += 1
+        exact = len(lefts)
+        right_rest = [at for at in range(len(right_words)) if not paired[at]]  # in place order
         if left_rest and right_rest:
             stems = self._items.stems
             right_stems = [stems[word] for word in right_words]
@@ -348,45 +431,61 @@ class Deduplicator:
                 other = (
                     _variant_among(stem, right_rest, right_stems)
                     if stem[0] in firsts and not left_numeric[at]
-                    else None
+                    else -1
                 )
-                if other is None:
+                if other < 0:
                     still_left.append(at)
                 else:
                     right_rest.remove(other)
-                    pairs.append((at, other))
+                    lefts.append(at)
+                    rights.append(other)
                     shared_words += 1
             left_rest = still_left
         swapped = bool(left_rest and right_rest) and shared_words < _MIN_SHARED_WORDS
-        return _Pairing(right_words, pairs, exact, left_rest, right_rest, swapped)
+        return _Pairing(right_words, lefts, rights, exact, left_rest, right_rest, swapped)
 
-    def _weighed(self, query: _Query, codes: Sequence[int], pairing: _Pairing) -> Evidence:
-        """The evidence of a pairing, rarity-weighted. Sums run over lists in the query's word order (exact
-        pairs, then variants), so a pair scores the same whichever way it is built."""
-        right_weights = query.weigh.of_codes(codes)
-        left_weights = query.weights
-        pairs, exact, left_rest, right_rest = pairing.pairs, pairing.exact, pairing.left_rest, pairing.right_rest
-        terms = [math.sqrt(left_weights[at] * right_weights[other]) for at, other in pairs[:exact]]
-        if exact < len(pairs):
-            terms += [_SOFT_CREDIT * math.sqrt(left_weights[at] * right_weights[other]) for at, other in pairs[exact:]]
-        left_total, right_total = query.total, sum(right_weights)
-        if not left_total or not right_total:
+    def _weighed(self, query: _Query, codes: list[int], pairing: _Pairing) -> Evidence:
+        """The evidence of a pairing, rarity-weighted (see ``_overlap``)."""
+        alike, names_differ, unmatched, weighed = self._overlap(query, codes, pairing)
+        if not weighed:
             return Evidence(0.0, False, 0.0, 1.0)
         items = self._items
         numbers_differ = bool(query.numbers) and _numbers_clash(query.numbers, pairing.right_words, items.numeric)
+        return Evidence(alike, numbers_differ, names_differ, unmatched, pairing.swapped)
+
+    def _overlap(self, query: _Query, codes: list[int], pairing: _Pairing) -> tuple[float, float, float, bool]:
+        """Evidence's alike, names_differ and unmatched of a pairing, and whether both sides weigh anything
+        (if not: 0, 0, 1). Sums run in the query's word order (exact pairs, then variants), one float at a
+        time as ``sum`` adds them, so a pair scores the same whichever way it is built."""
+        right_weights = query.weigh.of_codes(codes)
+        left_weights = query.weights
+        left_total = query.total
+        right_total = 0.0
+        for weight in right_weights:
+            right_total += weight
+        if not left_total or not right_total:
+            return 0.0, 0.0, 1.0, False
+        lefts, rights, exact = pairing.lefts, pairing.rights, pairing.exact
+        shared = 0.0
+        for k in range(len(lefts)):
+            term = math.sqrt(left_weights[lefts[k]] * right_weights[rights[k]])
+            shared += term if k < exact else _SOFT_CREDIT * term
         names = query.names
-        return Evidence(
-            alike=sum(terms) / math.sqrt(left_total * right_total),
-            numbers_differ=numbers_differ,
-            names_differ=min(
-                sum([left_weights[at] for at in left_rest if names[at]]),
-                sum([right_weights[at] for at in right_rest if codes[at] & 1]),
-            ),
-            unmatched=max(
-                sum([left_weights[at] for at in left_rest]) / left_total,
-                sum([right_weights[at] for at in right_rest]) / right_total,
-            ),
-            swapped=pairing.swapped,
+        left_names = left_rest_total = 0.0
+        for at in pairing.left_rest:
+            left_rest_total += left_weights[at]
+            if names[at]:
+                left_names += left_weights[at]
+        right_names = right_rest_total = 0.0
+        for at in pairing.right_rest:
+            right_rest_total += right_weights[at]
+            if codes[at] & 1:
+                right_names += right_weights[at]
+        return (
+            shared / math.sqrt(left_total * right_total),
+            min(left_names, right_names),
+            max(left_rest_total / left_total, right_rest_total / right_total),
+            True,
         )
 
     # -- story level ------------------------------------------------------------------------------
@@ -394,11 +493,15 @@ class Deduplicator:
     def _candidate_stories(self, query: _Query, published: float) -> list[int]:
         items = self._items
         base, stamps, span, story_of = items.base, items.published, items.span, items.story
-        hits: Counter[int] = Counter()
+        hits: dict[int, int] = {}  # story -> probe words it was found with, in order of first finding
         for word in self._probes(query, _STORY_PROBE_TOKENS):  # alive_within inlined, as in _candidates
             recent = items.recent(word)
-            hits.update({story_of[seq - base] for seq in recent if abs(stamps[seq - base] - published) <= span})
-        return [story for story, _ in hits.most_common(_MAX_STORIES)]
+            for story in {story_of[seq - base] for seq in recent if abs(stamps[seq - base] - published) <= span}:
+                hits[story] = hits.get(story, 0) + 1
+        # Most hits first, ties in order of finding (what Counter.most_common gave), as one int per story.
+        ranked = sorted([(_MAX_CODES - count) << 32 | at for at, count in enumerate(hits.values())])
+        stories = list(hits)
+        return [stories[key & _WORD_MASK] for key in ranked[:_MAX_STORIES]]
 
     def _best_story_match(self, query: _Query, published: float) -> int | None:
         vector = dict(zip(query.words, query.weights, strict=True))
@@ -406,14 +509,24 @@ class Deduplicator:
         if not norm:
             return None
         best: tuple[float, int] | None = None
-        for story in self._candidate_stories(query, published):
-            profile = self._profiles[story]
-            if self._numbers_clash(query, profile) or self._young_and_clashing(query, profile):
-                continue
-            # A story of one or two headlines is no topic yet: it must look like a rewording to join.
-            score = self._profile_cosine(vector, profile, query.weigh) / norm - STORY_YOUNG_EXTRA / profile.size
-            if score >= STORY_THRESHOLD and (best is None or score > best[0]):
-                best = (score, story)
+        marks = self._marks
+        if len(marks) < len(self._items.stems):
+            marks.extend([0.0] * (len(self._items.stems) - len(marks)))
+        known = [word for word in vector if word >= 0]  # the words a profile can hold
+        for word in known:
+            marks[word] = vector[word]  # weights are positive
+        try:
+            for story in self._candidate_stories(query, published):
+                profile = self._profiles[story]
+                if self._numbers_clash(query, profile) or self._young_and_clashing(query, profile):
+                    continue
+                # A story of one or two headlines is no topic yet: it must look like a rewording to join.
+                score = self._profile_cosine(marks, profile, query.weigh) / norm - STORY_YOUNG_EXTRA / profile.size
+                if score >= STORY_THRESHOLD and (best is None or score > best[0]):
+                    best = (score, story)
+        finally:
+            for word in known:
+                marks[word] = 0.0
         return best[1] if best else None
 
     def _young_and_clashing(self, query: _Query, profile: _Profile) -> bool:
@@ -432,17 +545,17 @@ class Deduplicator:
         told = sum(count for word, count in profile.counts.items() if numeric[word])
         return told * 2 >= profile.size
 
-    def _profile_cosine(self, vector: dict[int, float], profile: _Profile, weigh: _Weights) -> float:
-        """Dot product of the headline vector with the unit-length rarity-weighted profile."""
-        df, rarities, rarity = self._items.df, weigh.rarities, weigh.rarity
+    def _profile_cosine(self, marks: list[float], profile: _Profile, weigh: _Weights) -> float:
+        """Dot product of the headline vector (``marks``: its weight by word id, 0.0 for words it lacks) with
+        the unit-length rarity-weighted profile."""
+        df = self._items.df
         dot = square = 0.0
-        for word, count in profile.counts.items():  # the hot loop of story level: one dict probe per word
-            seen = df[word]
-            value = rarities.get(seen) or rarity(seen)
-            value *= count
+        for word, count in profile.counts.items():  # the hot loop of story level: a few list reads per word
+            value = weigh.rarity(df[word]) * count
             square += value * value
-            if word in vector:
-                dot += value * vector[word]
+            weight = marks[word]
+            if weight > 0.0:
+                dot += value * weight
         return dot / math.sqrt(square) if square else 0.0
 
     # -- eviction ---------------------------------------------------------------------------------

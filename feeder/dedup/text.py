@@ -51,6 +51,26 @@ def _may_have_segment(text: str) -> bool:
     return "|" in text or " -" in text or ":" in text
 
 
+def _strip_noise(text: str) -> str:
+    """``_SUFFIX_NOISE.sub("", text)``, whose search tries every place of the text in turn.
+
+    Each label ends in its own character: ")" for "(Video)", "]", "..." or "update N". So text ending in "."
+    can only end in an ellipsis, whose match takes the spaces before the final run of dots; and text ending
+    in ")" only in the parenthesised label, whose "(" is then the text's last one, so the search starts at
+    the spaces before it. (``rstrip`` strips what the regex takes as whitespace.)
+    """
+    if text.endswith("."):
+        dots = len(text) - len(text.rstrip("."))
+        return text[: len(text[: len(text) - dots].rstrip())] if dots >= 3 else text
+    if not text.endswith(")"):
+        return _SUFFIX_NOISE.sub("", text)
+    opening = text.rfind("(")
+    if opening < 0:
+        return text
+    found = _SUFFIX_NOISE.search(text, len(text[:opening].rstrip()))
+    return text[: found.start()] if found else text
+
+
 def strip_affixes(title: str) -> str:
     """The headline without outlet labels before it or attributions after it."""
     text = title.strip()
@@ -59,7 +79,7 @@ def strip_affixes(title: str) -> str:
     for _ in range(3):  # "Title - Reuters (1)" carries more than one trailing label
         before = text
         if _may_end_in_noise(text):
-            text = _SUFFIX_NOISE.sub("", text).strip()
+            text = _strip_noise(text).strip()
         found = _SUFFIX_SEGMENT.search(text) if _may_have_segment(text) else None
         if found and found.start() > len(text) // 3:  # never strip most of the headline
             tail = found.group(1) or found.group(2) or ""
@@ -161,28 +181,52 @@ def content_words(title: str) -> Words:
         text = _ABBREVIATION.sub(_undot, text)
     if "'" in text:
         text = _POSSESSIVE.sub("", text).replace("'", "")
-    words = _TOKEN.findall(text)
-    keys = list(map(word_key, words))
+    # Typed: findall's own type is list[Any], which compiled code would handle as generic objects.
+    words: list[str] = _TOKEN.findall(text)
+    keys = [word_key(word) for word in words]
     # In "Fed Raises Rates" or "FED RAISES RATES" case says nothing; in "Fed raises rates in Ohio" it
     # marks names (the first word too: "Putin wins..." is a name, and "Polls open..." costs little).
-    content = [w for w, k in zip(words, keys, strict=True) if k is not None and w[0].isalpha()]
-    case_tells = sum(w[0].isupper() for w in content) * 2 <= len(content)
+    content = upper = 0  # words with a letter first, and those of them capitalised
+    for at, word in enumerate(words):
+        if keys[at] is not None and _is_letter(word[0]):
+            content += 1
+            upper += _is_capital(word[0])
+    case_tells = upper * 2 <= content
     seen: set[str] = set()
     stems: list[str] = []
     names: list[bool] = []
     numbers: list[bool] = []
-    for word, key in zip(words, keys, strict=True):
+    for at, word in enumerate(words):
+        key = keys[at]
         if key is None or key in seen:
             continue
         seen.add(key)
         stems.append(key)
         number = key[0].isdigit()  # word_key gives every number as its value, and only numbers so
         numbers.append(number)
-        names.append(not number and word[0].isupper() and (word[1:2].isupper() or case_tells))
+        names.append(
+            not number and _is_capital(word[0]) and ((len(word) > 1 and _is_capital(word[1])) or case_tells)
+        )
     if not stems and words:  # "What now?": only function words, so they are all there is to compare
         only = tuple(dict.fromkeys(w.casefold() for w in words))
         return Words(only, (False,) * len(only), (False,) * len(only))
     return Words(tuple(stems), tuple(names), tuple(numbers))
+
+
+def _is_letter(char: str) -> bool:
+    """``char.isalpha()``; ASCII (most headlines) without a method call."""
+    code = ord(char)
+    if code < 128:
+        return 65 <= code <= 90 or 97 <= code <= 122
+    return char.isalpha()
+
+
+def _is_capital(char: str) -> bool:
+    """``char.isupper()``; ASCII (most headlines) without a method call."""
+    code = ord(char)
+    if code < 128:
+        return 65 <= code <= 90
+    return char.isupper()
 
 
 def _undot(found: re.Match[str]) -> str:

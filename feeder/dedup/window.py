@@ -85,8 +85,13 @@ class Window:
         self.live = 0
         self.vocab: dict[str, int] = {}  # stem -> word id, live words only
         self.stems: list[str] = []  # word id -> stem ("" when free)
-        self.numeric = bytearray()  # word id -> 1 when the word is a number
-        self.df = array("q")  # word id -> live headlines containing it
+        # Lists, not arrays: compiled code reads a list's items without boxing them (and the flags and the
+        # small counts of most words are shared objects, so a list costs no more than an int64 array).
+        self.numeric: list[bool] = []  # word id -> whether the word is a number
+        self.df: list[int] = []  # word id -> live headlines containing it
+        # The engine's memo of rarities: df -> rarity, and the live + prior count it was worked out for.
+        self.rarity_memo: list[float] = []
+        self.rarity_memo_total: list[int] = []
         # word id -> newest seqs containing it, oldest first: a lone seq as a plain int (most words are in one
         # headline, and an int costs half what the smallest array does)
         self.postings: list[array[int] | int | None] = []
@@ -147,15 +152,20 @@ class Window:
     def append(self, story_id: int, published: float, words: Words, url_digest: int | None) -> int:
         """Adds a headline (its content words); returns its seq."""
         seq = self._base + len(self.story)
-        df, codes, known = self.df, self._codes, self.vocab.get
-        for stem, is_name, number in zip(*words, strict=True):
-            word = known(stem)
+        stems, names, numbers = words
+        if not len(stems) == len(names) == len(numbers):
+            raise ValueError("a headline's words, name flags and number flags differ in length")
+        df, vocab = self.df, self.vocab
+        run: list[int] = []  # the headline's word codes, added to ``_codes`` in one call
+        for at, stem in enumerate(stems):
+            word = vocab.get(stem)
             if word is None:
-                word = self.intern(stem, number)
-            codes.append(word * 2 + is_name)
+                word = self.intern(stem, numbers[at])
+            run.append(word * 2 + 1 if names[at] else word * 2)
             df[word] += 1
             self._post(word, seq)
-        self._ends.append(len(codes))
+        self._codes.extend(run)
+        self._ends.append(len(self._codes))
         self.story.append(story_id)
         self.published.append(published)
         self.live += 1
@@ -172,14 +182,19 @@ class Window:
             bucket.append(seq)
         return seq
 
-    def recent(self, word: int) -> Sequence[int]:
+    def code_list(self, seq: int) -> list[int]:
+        """``codes(seq)`` as a list: compiled code reads a list's ints without boxing each one."""
+        slot = seq - self._base
+        return self._codes[self._ends[slot - 1] if slot else 0 : self._ends[slot]].tolist()
+
+    def recent(self, word: int) -> list[int]:
         """Seqs of the newest headlines containing ``word`` (at most ``POSTINGS_KEPT``), oldest first."""
         postings = self.postings[word]
         if postings is None:
-            return ()
+            return []
         if isinstance(postings, int):
-            return (postings,)
-        return postings[-POSTINGS_KEPT:]
+            return [postings]
+        return postings[-POSTINGS_KEPT:].tolist()
 
     def _post(self, word: int, seq: int) -> None:
         postings = self.postings[word]
@@ -192,6 +207,10 @@ class Window:
         postings.append(seq)
         if len(postings) >= 2 * POSTINGS_KEPT:  # trimmed in halves: amortised O(1), never below what is read
             del postings[:POSTINGS_KEPT]
+
+    def evicts_before(self, cutoff: float) -> bool:
+        """Whether ``evict_before(cutoff)`` has anything to do: checked before making its generator."""
+        return int(cutoff // _BUCKET_SECONDS) > self._evicted_below
 
     def evict_before(self, cutoff: float) -> Iterator[int]:
         """Kill every headline published before ``cutoff`` (by hour); yields each one's seq as it goes."""
@@ -212,7 +231,7 @@ class Window:
         self.published[slot] = DEAD
         self.live -= 1
         df = self.df
-        for code in self.codes(seq):
+        for code in self.code_list(seq):
             word = code >> 1
             df[word] -= 1
             if not df[word]:
