@@ -230,3 +230,18 @@ def test_story_level_young_story_veto_survives_compaction() -> None:
             restarted.add(story, headline)
     assert restarted.match(probe) is None  # "visit UK" is not "visit Australia"
     assert running.match(probe) is None
+
+
+def test_trailing_labels_are_stripped_as_the_label_pattern_strips_them() -> None:
+    """text._strip_noise finds a trailing label ("(Video)", "[Live]", "...", "- update 2") without searching
+    from every place of the title, and must strip exactly what the pattern's search strips."""
+    import random
+
+    from feeder.dedup.text import _SUFFIX_NOISE, _strip_noise
+
+    rng = random.Random(1)
+    pieces = ["(", ")", "[", "]", ".", "..", "...", " ", "\t", "-", "update", "Update 2", "video", "Photos", "1",
+              "12", "live", "x", "Fed raises rates", "(corrected)", "[Reuters]", " - ", "…"]
+    for _ in range(50_000):
+        title = "".join(rng.choices(pieces, k=rng.randrange(1, 9)))
+        assert _strip_noise(title) == _SUFFIX_NOISE.sub("", title), repr(title)
