@@ -370,8 +370,8 @@ class Publisher:
 
     def _sanitised(self, markup: str, article: Article) -> str:
         """``markup`` as the sanitiser leaves it, its relative links resolved against the article, else its
-        outlet (worked out only for markup not already in the sanitiser's shape)."""
-        if not markup or self.markup_trusted or is_sanitised(markup):  # most summaries are empty: nothing to check
+        outlet (sanitise_html itself passes markup already in the sanitiser's shape without running nh3)."""
+        if not markup or self.markup_trusted:  # most summaries are empty: nothing to check
             return markup
         base = article.url if is_absolute_web_url(article.url) else self._outlet_base(article.source)
         return sanitise_html(markup, base)
