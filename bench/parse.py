@@ -3,8 +3,9 @@
     python bench/parse.py [--feeds 200]
 
 Prints ms per feed for: feedparser alone (feeder's settings), the fast path alone, and normalising the
-parsed entries; what sanitising costs per HTML document (and the forbidden-character check in it); and
-the size of a parse worker's pickled result.
+parsed entries; what sanitising costs per HTML document (as normalise does it, by nh3 alone, and the
+forbidden-character check); and the size of a parse worker's pickled result and the time to pickle and
+unpickle it per article.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from farm import build_feed
 
-from feeder.normalise import sanitise_html, strip_xml_forbidden
+from feeder.normalise import sanitise_html, sanitise_with_nh3, strip_xml_forbidden
 from feeder.parse.fast import parse_fast
 from feeder.parse.feeds import parse_feed
-from feeder.parse.worker import normalise_all
+from feeder.parse.worker import normalise_all, title_words
 
 
 def per_feed_ms(work: Callable[[Any], object], items: list[Any]) -> float:
@@ -35,6 +36,10 @@ def per_feed_ms(work: Callable[[Any], object], items: list[Any]) -> float:
     for item in items:
         work(item)
     return (time.perf_counter() - started) / len(items) * 1000
+
+
+def per_item_us(work: Callable[[Any], object], items: list[Any]) -> float:
+    return per_feed_ms(work, items) * 1000
 
 
 def main() -> None:
@@ -53,20 +58,25 @@ def main() -> None:
     normalise_ms = per_feed_ms(lambda x: normalise_all(x[1], "s", x[0], now), parsed)
     print(f"  normalise (nh3, URLs, dates, hash)             {normalise_ms:7.2f}")
     html = [(text, url) for url, p in parsed for e in p.entries for text in (e.summary, e.content) if text]
-    started = time.perf_counter()
-    for text, url in html:
-        sanitise_html(text, url)
-    print(f"sanitise_html: {(time.perf_counter() - started) / len(html) * 1e6:.0f} us per HTML document "
-          f"({sum(len(t) for t, _ in html) // len(html)} characters on average)")
-    started = time.perf_counter()
-    for text, _ in html:
-        strip_xml_forbidden(text)
-    print(f"  of which strip_xml_forbidden: {(time.perf_counter() - started) / len(html) * 1e6:.1f} us per document")
+    average = sum(len(t) for t, _ in html) // len(html)
+    as_stored = per_item_us(lambda x: sanitise_html(*x), html)
+    by_nh3 = per_item_us(lambda x: sanitise_with_nh3(*x), html)
+    print(f"sanitise_html: {as_stored:.0f} us per HTML document ({average} characters on average); "
+          f"nh3 alone {by_nh3:.0f} us")
+    forbidden = per_item_us(lambda x: strip_xml_forbidden(x[0]), html)
+    print(f"  of which strip_xml_forbidden: {forbidden:.1f} us per document")
     results = [(p, normalise_all(p, "s", url, now)) for url, p in parsed]
     whole = sum(len(pickle.dumps(r, pickle.HIGHEST_PROTOCOL)) for r in results) / len(results) / 1024
     lean = sum(len(pickle.dumps((replace(p, entries=()), a), pickle.HIGHEST_PROTOCOL)) for p, a in results)
     print(f"a parse worker's pickled result per feed: {lean / len(results) / 1024:.0f} KB, articles only "
           f"(what feeder sends); {whole:.0f} KB with the raw entries too")
+    # What read_feed returns: the feed's own fields, its articles and their titles' words.
+    returned = [(replace(p, entries=()), a, title_words(a)) for p, a in results]
+    sent = [pickle.dumps(r, pickle.HIGHEST_PROTOCOL) for r in returned]
+    articles = [len(a) for _, a in results]
+    dumps_us = per_item_us(lambda r: pickle.dumps(r, pickle.HIGHEST_PROTOCOL), returned) * len(returned)
+    loads_us = per_item_us(pickle.loads, sent) * len(sent)
+    print(f"  pickling {dumps_us / sum(articles):.1f} us, unpickling {loads_us / sum(articles):.1f} us per article")
 
 
 if __name__ == "__main__":

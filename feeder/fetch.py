@@ -109,9 +109,9 @@ class Fetcher:
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")
 
     async def _get_once(self, url: str, headers: dict[str, str]) -> tuple[FetchResult | None, str | None]:
-        host = urlsplit(url).netloc.lower()
-        async with self._in_flight, self._per_host[host]:
-            request = self.client.build_request("GET", _request_url(url), headers=headers)
+        request_url = _request_url(url)
+        async with self._in_flight, self._per_host[request_url.netloc.decode("ascii")]:  # host[:port], lower case
+            request = self.client.build_request("GET", request_url, headers=headers)
             response = await self.client.send(request, stream=True)
             try:
                 return await self._read(url, response)
