@@ -38,8 +38,15 @@ TOPICS_SNAPSHOT = "topics.snapshot"  # in state_dir: the Curator's words and ent
 SNAPSHOT_EVERY = 600.0  # seconds between snapshots (and one after a start's first publish)
 
 
-# What a refresh hands the store writer: source, its articles, when, and their titles' words if tokenised
-_Ingestion = tuple[str, list[Article], datetime, dict[str, Words]]
+@dataclass(frozen=True, slots=True)
+class _Ingestion:
+    """What a refresh hands the store writer."""
+
+    source: str
+    articles: list[Article]
+    now: datetime
+    words: dict[str, Words]  # the titles' words, where the parse worker tokenised them
+    state: SourceState  # the source's state after this refresh, saved in the same transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,31 +153,40 @@ class Pipeline:
         started = time.monotonic()
         now = datetime.now(UTC)
         try:
-            outcome, state = await self._refresh(source, state, now)
-        except FetchError as exc:
+            outcome, state = await self._refresh(source, state, now)  # saves the state it returns
+        except Exception as exc:  # a bug or a hostile document must not stop the other sources either
+            outcome, state = self._failed(source, state, now, exc)
+            await self.states.submit(state)
+        return replace(outcome, seconds=time.monotonic() - started), state
+
+    def _failed(self, source: SourceConfig, state: SourceState, now: datetime,
+                exc: Exception) -> tuple[RefreshOutcome, SourceState]:
+        if isinstance(exc, FetchError):
             state = after_failure(state, str(exc), self.config.interval_of(source), now, exc.status,
                                   exc.retry_after)
-            outcome = RefreshOutcome(source.name, "gone" if state.gone else "error", error=str(exc))
-        except Exception as exc:  # a bug or a hostile document must not stop the other sources
-            log.exception("source=%s unexpected error", source.name)
-            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            state = after_failure(state, error, self.config.interval_of(source), now)
-            outcome = RefreshOutcome(source.name, "error", error=error)
-        await self.states.submit(state)
-        return replace(outcome, seconds=time.monotonic() - started), state
+            return RefreshOutcome(source.name, "gone" if state.gone else "error", error=str(exc)), state
+        log.error("source=%s unexpected error", source.name, exc_info=exc)
+        error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        state = after_failure(state, error, self.config.interval_of(source), now)
+        return RefreshOutcome(source.name, "error", error=error), state
 
     async def _refresh(self, source: SourceConfig, state: SourceState,
                        now: datetime) -> tuple[RefreshOutcome, SourceState]:
+        """One refresh that succeeded, its state saved: with its articles when there are any, in their
+        transaction, so that new validators (ETag, Last-Modified) are never stored without the articles
+        they vouch for (a crash between two transactions would have left a 304 hiding them)."""
         if source.kind == "files":
             return await self._refresh_folder(source, state, now)
         read = self._read_feed if source.kind == "feed" and not source.full_text else self._read_collected
         result, parsed, articles, words = await read(source, state, now)
         interval = self.config.interval_of(source)
         if result.body is None:
-            return RefreshOutcome(source.name, "not-modified"), after_success(state, result, interval, now, 0)
-        ingested = await self._ingest(source.name, articles, now, words)
+            state = after_success(state, result, interval, now, 0)
+            await self.states.submit(state)
+            return RefreshOutcome(source.name, "not-modified"), state
         state = after_success(state, result, interval, now, len(articles))
         state = replace(state, title=parsed.title or state.title, link=parsed.link or state.link)
+        ingested = await self.ingests.submit(_Ingestion(source.name, articles, now, words, state))
         return _outcome(source.name, ingested), state
 
     async def _read_feed(self, source: SourceConfig, state: SourceState,
@@ -212,18 +228,14 @@ class Pipeline:
             raise FetchError(f"folder {source.path} does not exist")
         parsed = await self._in(self.parser, read_folder, source.path)
         articles = normalise_all(parsed, source.name, source.path.as_uri() + "/", now)
-        ingested = await self._ingest(source.name, articles, now)
         state = replace(state, last_attempt=now, last_success=now, status=0, failures=0,
                         error=parsed.problem.splitlines()[0] if parsed.problem else "",
                         entries_seen=len(articles), next_fetch=now + self.config.interval_of(source))
+        ingested = await self.ingests.submit(_Ingestion(source.name, articles, now, {}, state))
         if parsed.problem:
             for line in parsed.problem.splitlines():
                 log.warning("source=%s skipped %s", source.name, line)
         return _outcome(source.name, ingested), state
-
-    async def _ingest(self, source: str, articles: list[Article], now: datetime,
-                      words: dict[str, Words] | None = None) -> IngestResult:
-        return await self.ingests.submit((source, articles, now, words or {}))
 
     def _save_states(self, states: list[SourceState]) -> list[Exception | None]:
         self.store.save_source_states(states)
@@ -234,19 +246,20 @@ class Pipeline:
         transaction (a cold run stores hundreds of small batches). If it fails, each source is tried
         alone, so that one source's bad data fails only that source."""
         priorities = self._priorities
-        now = max(when for _, _, when, _ in batch)
-        sources = {source for source, _, _, _ in batch}
+        now = max(each.now for each in batch)
+        sources = {each.source for each in batch}
         if len(batch) > 1 and len(sources) == len(batch):
-            words = {title: found for _, _, _, each in batch for title, found in each.items()}
+            words = {title: found for each in batch for title, found in each.words.items()}
             try:
-                return list(self.store.ingest_many([(s, a) for s, a, _, _ in batch], self.dedup, priorities, now,
-                                                   words))
+                return list(self.store.ingest_many([(each.source, each.articles) for each in batch], self.dedup,
+                                                   priorities, now, words, [each.state for each in batch]))
             except Exception:
                 self._rebuild_dedup()
         results: list[IngestResult | Exception] = []
-        for source, articles, when, words_of_one in batch:
+        for each in batch:
             try:
-                results.append(self.store.ingest(source, articles, self.dedup, priorities, when, words_of_one))
+                results.append(self.store.ingest(each.source, each.articles, self.dedup, priorities, each.now,
+                                                 each.words, each.state))
             except Exception as exc:
                 self._rebuild_dedup()
                 results.append(exc)

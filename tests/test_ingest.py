@@ -14,12 +14,12 @@ import pytest
 from feeder.config import load_config
 from feeder.dedup.text import content_words
 from feeder.fetch import Fetcher
-from feeder.ingest import Pipeline, RefreshOutcome
-from feeder.model import Article, RawEntry
+from feeder.ingest import Pipeline, RefreshOutcome, _Ingestion
+from feeder.model import Article, RawEntry, SourceState
 from feeder.normalise import to_article
 from feeder.parse.worker import read_feed
 from feeder.store import IngestResult, Store
-from tests.conftest import write_config
+from tests.conftest import FeedServer, Reply, rss, write_config
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 SOURCES = ("steady", "flaky", "other")
@@ -31,12 +31,17 @@ def _articles(source: str, titles: list[str]) -> list[Article]:
             for n, title in enumerate(titles)]
 
 
+async def _ingest(pipeline: Pipeline, source: str, titles: list[str]) -> IngestResult:
+    """As a refresh hands a source's articles to the writer, with the state to save beside them."""
+    state = SourceState(source, url=f"http://{source}.example/feed", etag=f'"{source}-1"', last_success=T0)
+    return await pipeline.ingests.submit(_Ingestion(source, _articles(source, titles), T0, {}, state))
+
+
 async def _ingest_together(pipeline: Pipeline) -> list[IngestResult | BaseException]:
     """Submitted in one loop turn, so the writer takes all three as one batch."""
     titles = {"steady": ["Storm nears coast"], "flaky": ["Storm nears coast", "Oil falls to $98"],
               "other": ["Oil falls to $98"]}
-    return await asyncio.gather(*(pipeline._ingest(s, _articles(s, titles[s]), T0) for s in SOURCES),
-                                return_exceptions=True)
+    return await asyncio.gather(*(_ingest(pipeline, s, titles[s]) for s in SOURCES), return_exceptions=True)
 
 
 @pytest.fixture
@@ -60,6 +65,8 @@ def test_sources_queued_together_are_stored_in_one_transaction(pipeline: Pipelin
     assert transactions == [list(SOURCES)]
     assert [(r.new, r.merged) for r in results if isinstance(r, IngestResult)] == [(1, 0), (2, 1), (1, 1)]
     assert sorted(s.outlets for s in pipeline.store.recent_stories(10)) == [("flaky", "other"), ("steady", "flaky")]
+    assert {name: state.etag for name, state in pipeline.store.source_states().items()} == {
+        s: f'"{s}-1"' for s in SOURCES}  # saved with the articles, in the same transaction
 
 
 def test_a_source_the_database_rejects_fails_alone(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -76,6 +83,7 @@ def test_a_source_the_database_rejects_fails_alone(pipeline: Pipeline, monkeypat
     assert isinstance(flaky, RuntimeError) and "disk I/O error" in str(flaky)
     assert isinstance(steady, IngestResult) and isinstance(other, IngestResult)
     assert sorted(s.outlets for s in pipeline.store.recent_stories(10)) == [("other",), ("steady",)]
+    assert set(pipeline.store.source_states()) == {"steady", "other"}  # flaky's validators went with its articles
     # The rolled-back batch taught the deduplicator nothing that lingers: flaky's headlines are unknown.
     assert len(pipeline.dedup) == 2
 
@@ -118,8 +126,41 @@ def test_a_reloaded_config_s_priorities_choose_the_canonical_article(pipeline: P
 
     async def one_after_the_other() -> None:
         for source in ("steady", "other"):
-            await pipeline._ingest(source, _articles(source, ["Storm nears coast"]), T0)
+            await _ingest(pipeline, source, ["Storm nears coast"])
 
     asyncio.run(one_after_the_other())
     [story] = pipeline.store.recent_stories(10)
     assert story.outlets == ("other", "steady")
+
+
+def test_articles_the_database_rejects_are_fetched_again_in_full(tmp_path: Path, feed_server: FeedServer,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source's new ETag is stored only with its articles: had it been saved alone, the next poll would
+    get 304 and the rejected articles would never be stored."""
+    feed = rss([{"title": "Storm nears coast", "link": "http://a.example/1", "guid": "1"}])
+    url = feed_server.add("/feed", Reply(200, feed, {"Content-Type": "application/rss+xml", "ETag": '"v1"'}))
+    config = load_config(write_config(tmp_path, f'[[source]]\nname = "a"\nurl = "{url}"\n'))
+    store = Store(config.database)
+    pipeline = Pipeline(config, store, Fetcher(config.fetch))
+
+    async def twice() -> list[RefreshOutcome]:
+        with monkeypatch.context() as patched:  # a stand-in for a database error, as above
+            patched.setattr(Store, "ingest_many", _rejecting)
+            [failed] = await pipeline.refresh_all()
+        state = store.source_state("a")
+        assert state is not None and (state.etag, state.failures) == ("", 1)
+        [stored] = await pipeline.refresh_all()
+        await pipeline.fetcher.aclose()
+        return [failed, stored]
+
+    failed, stored = asyncio.run(twice())
+    pipeline.close()
+    assert failed.outcome == "error" and "disk I/O error" in failed.error
+    assert (stored.outcome, stored.new) == ("new", 1)
+    assert "if-none-match" not in feed_server.requests[-1][1]
+    assert store.source_state("a").etag == '"v1"'  # type: ignore[union-attr]
+    store.close()
+
+
+def _rejecting(*args: Any, **kwargs: Any) -> list[IngestResult]:
+    raise RuntimeError("disk I/O error")

@@ -111,23 +111,28 @@ class Store:
     def save_source_states(self, states: Sequence[SourceState]) -> None:
         """Several states in one transaction and one statement: a warm refresh of thousands of 304s
         commits once per batch. The latest state of a source given twice wins."""
-        latest = {state.name: state for state in states}
         with self._writing() as conn:
-            if self._sql.upsert_source is not None:
-                run_many(conn, self._sql.upsert_source, [self._sql.source_row(state) for state in latest.values()])
-                return
-            known: set[str] = set()
-            for chunk in _chunks(list(latest), 500):
-                known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
-            rows = {name: {f.name: getattr(state, f.name) for f in fields(SourceState)}
-                    for name, state in latest.items()}
-            changed = [{**values, "key": name} for name, values in rows.items() if name in known]
-            if changed:
-                columns: dict[str, Any] = {f.name: bindparam(f.name) for f in fields(SourceState) if f.name != "name"}
-                conn.execute(update(sources).where(sources.c.name == bindparam("key")).values(columns), changed)
-            added = [values for name, values in rows.items() if name not in known]
-            if added:
-                conn.execute(insert(sources), added)
+            self._write_states(conn, states)
+
+    def _write_states(self, conn: Connection, states: Sequence[SourceState]) -> None:
+        latest = {state.name: state for state in states}
+        if not latest:
+            return
+        if self._sql.upsert_source is not None:
+            run_many(conn, self._sql.upsert_source, [self._sql.source_row(state) for state in latest.values()])
+            return
+        known: set[str] = set()
+        for chunk in _chunks(list(latest), 500):
+            known.update(conn.execute(select(sources.c.name).where(sources.c.name.in_(chunk))).scalars())
+        rows = {name: {f.name: getattr(state, f.name) for f in fields(SourceState)}
+                for name, state in latest.items()}
+        changed = [{**values, "key": name} for name, values in rows.items() if name in known]
+        if changed:
+            columns: dict[str, Any] = {f.name: bindparam(f.name) for f in fields(SourceState) if f.name != "name"}
+            conn.execute(update(sources).where(sources.c.name == bindparam("key")).values(columns), changed)
+        added = [values for name, values in rows.items() if name not in known]
+        if added:
+            conn.execute(insert(sources), added)
 
     def claim_due_sources(self, names: Sequence[str], now: datetime, lease_until: datetime) -> list[str]:
         """Claim the sources that are due: each claim moves next_fetch to the lease's end, atomically,
@@ -161,9 +166,11 @@ class Store:
         priorities: Mapping[str, int],
         now: datetime,
         title_words: Mapping[str, Words] | None = None,
+        state: SourceState | None = None,
     ) -> IngestResult:
         """Store one source's articles in one transaction, joining each new one to its story."""
-        return self.ingest_many([(source, new_articles)], dedup, priorities, now, title_words)[0]
+        return self.ingest_many([(source, new_articles)], dedup, priorities, now, title_words,
+                                [state] if state else ())[0]
 
     def ingest_many(
         self,
@@ -172,11 +179,13 @@ class Store:
         priorities: Mapping[str, int],
         now: datetime,
         title_words: Mapping[str, Words] | None = None,
+        states: Sequence[SourceState] = (),
     ) -> list[IngestResult]:
         """Store several sources' articles (each source once) in one transaction: one result per source.
 
         ``title_words``: titles' ``content_words``, where already worked out (a parse worker does it);
-        the rest are tokenised here.
+        the rest are tokenised here. ``states``: source states saved in the same transaction, so that a
+        source's new validators (ETag, Last-Modified) are stored if and only if its articles are.
 
         Other workers may share the database: ingests take turns (an advisory lock on PostgreSQL, the
         write lock on SQLite), and each first teaches ``dedup`` what the others stored since its last turn.
@@ -191,6 +200,7 @@ class Store:
             job = _Ingest(conn, self._sql, self._stamps, dedup, priorities, now, title_words or {})
             results = job.run_all(batches)
             job.write()
+            self._write_states(conn, states)
             self._high_water[id(dedup)] = max(self._high_water.get(id(dedup), 0), job.last_article_id)
             return results
 
