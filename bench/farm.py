@@ -146,6 +146,7 @@ async def serve_forever(feeds: int, port: int) -> None:
 class Farm:
     base: str
     feeds: int
+    pid: int  # of the serving process: a benchmark on a small machine counts its CPU too
 
     def urls(self) -> list[str]:
         return [f"{self.base}/feed/{i}" for i in range(self.feeds)]
@@ -161,7 +162,7 @@ def running_farm(feeds: int = 2000) -> Iterator[Farm]:
         base = process.stdout.readline().strip()
         if not base.startswith("http://"):
             raise RuntimeError(f"the farm did not start (exit {process.poll()})")
-        yield Farm(base, feeds)
+        yield Farm(base, feeds, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -99,7 +99,8 @@ class _ProfiledThreadPool(ThreadPoolExecutor):
         self.submit(self.profile.disable).result()  # disabled from inside its own thread
 
 
-async def _feeder(urls: list[str], concurrency: int, processes: int, profile: bool) -> dict[str, Any]:
+async def _feeder(urls: list[str], concurrency: int, processes: int, profile: bool,
+                  farm_pid: int) -> dict[str, Any]:
     import feeder.ingest
     from feeder.config import load_config
     from feeder.fetch import Fetcher
@@ -126,11 +127,17 @@ async def _feeder(urls: list[str], concurrency: int, processes: int, profile: bo
         async with _serving(config) as topic_url:
             # The client's requests need this loop: wait for it off the loop, in a thread.
             client = await asyncio.to_thread(_latency_client, topic_url)
-            started, main_cpu = time.perf_counter(), time.process_time()
+            started, main_cpu, threads_cpu = time.perf_counter(), time.process_time(), _threads_cpu_s()
+            farm_cpu = _process_cpu_s(farm_pid)
+            pool_waits = _pool_waits_s(pipeline.parser)
             cold = await pipeline.refresh_all()
             result["cold_s"] = time.perf_counter() - started
             result["cold_main_cpu_s"] = time.process_time() - main_cpu
+            result["cold_threads_cpu_s"] = {name: seconds - threads_cpu.get(name, 0.0)
+                                            for name, seconds in _threads_cpu_s().items()}
             result["cold_pool_cpu_s"] = _pool_cpu_s(pipeline.parser)
+            result["cold_farm_cpu_s"] = _process_cpu_s(farm_pid) - farm_cpu
+            result["cold_pool_runqueue_s"] = _pool_waits_s(pipeline.parser) - pool_waits
             result["latency"] = await asyncio.to_thread(_stop_client, client)
         result["entries"] = sum(s.entries_seen for s in store.source_states().values())
         started = time.perf_counter()
@@ -167,17 +174,44 @@ async def _profiled_cold(pipeline: Any) -> str:
     return out.getvalue()
 
 
+def _threads_cpu_s() -> dict[str, float]:
+    """User + system CPU seconds of each live thread of this process, by name (Linux; {} elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for thread in threading.enumerate():
+        try:
+            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        name = "event loop" if thread is threading.main_thread() else thread.name.rstrip("_0123456789")
+        found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
 def _pool_cpu_s(pool: Executor | None) -> float:
     """User + system CPU seconds of the parse workers so far (0 when parsing runs in a thread)."""
-    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(_process_cpu_s(pid) for pid in getattr(pool, "_processes", None) or {})
+
+
+def _pool_waits_s(pool: Executor | None) -> float:
+    """Seconds the parse workers' main threads have spent ready to run but waiting for a core (Linux
+    schedstat), so far; 0 when parsing runs in a thread."""
     total = 0.0
     for pid in getattr(pool, "_processes", None) or {}:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return total
+
+
+def _process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux; 0 when it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 def _pool_peak_rss_mb(pool: Executor | None) -> float:
@@ -266,7 +300,7 @@ def latency_loop(url: str) -> dict[str, Any]:
             timings.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
             time.sleep(LATENCY_PAUSE)
-    return _latency_summary(timings, statuses)
+    return {**_latency_summary(timings, statuses), "cpu_s": time.process_time()}
 
 
 def _latency_summary(timings: list[float], statuses: dict[int, int]) -> dict[str, Any]:
@@ -346,7 +380,16 @@ def report(args: argparse.Namespace, base_floor: dict[str, Any], ours: dict[str,
                   f"requests {latency['statuses']} (goal p99 < 100 ms)")
         print(f"feeder publish after the cold ingest (one topic over every article): {ours.get('publish_s', 0):.2f} s")
         print(f"feeder cold CPU: main process {ours.get('cold_main_cpu_s', 0):.1f} s (event loop, store "
-              f"writer, dedup), parse workers {ours.get('cold_pool_cpu_s', 0):.1f} s")
+              f"writer, dedup), parse workers {ours.get('cold_pool_cpu_s', 0):.1f} s (and "
+              f"{ours.get('cold_pool_runqueue_s', 0):.1f} s waiting for a core)")
+        threads = sorted(ours.get("cold_threads_cpu_s", {}).items(), key=lambda item: -item[1])
+        print("feeder cold CPU by thread of the main process: "
+              + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in threads if seconds >= 0.05))
+        busy = (ours.get("cold_main_cpu_s", 0) + ours.get("cold_pool_cpu_s", 0) + ours.get("cold_farm_cpu_s", 0)
+                + latency.get("cpu_s", 0))
+        print(f"CPU during the cold ingest: farm {ours.get('cold_farm_cpu_s', 0):.1f} s, latency client "
+              f"{latency.get('cpu_s', 0):.1f} s; with feeder's, {busy / ours['cold_s']:.2f} of "
+              f"{os.cpu_count()} cores busy")
         print(f"feeder: entries {ours.get('entries')}, cold ok {ours.get('cold_ok')}, warm 304 "
               f"{ours.get('warm_304')}, errors {ours.get('errors')}")
     for side, run in (("feeder", ours), ("reader", theirs)):
@@ -369,13 +412,14 @@ def main() -> None:
                         help="feeds in the profiled run (cProfile slows feeder ~2.5x)")
     parser.add_argument("--child", choices=("feeder", "reader", "latency"), help=argparse.SUPPRESS)
     parser.add_argument("--base", help=argparse.SUPPRESS)
+    parser.add_argument("--farm-pid", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args)))
         return
-    common = ["--feeds", str(args.feeds), "--concurrency", str(args.concurrency)]
     with running_farm(args.feeds) as farm:
         print(f"farm: {args.feeds} feeds at {farm.base}", flush=True)
+        common = ["--feeds", str(args.feeds), "--concurrency", str(args.concurrency), "--farm-pid", str(farm.pid)]
         base_floor = floor(farm.urls(), args.concurrency)
         ours = _run_child(["--child", "feeder", "--base", farm.base, *common, "--processes", str(args.processes)])
         theirs: dict[str, Any] = {"missing": "skipped (--skip-reader)"}
@@ -396,7 +440,7 @@ def main() -> None:
 def _child(args: argparse.Namespace) -> dict[str, Any]:
     runs: dict[str, Callable[[], dict[str, Any]]] = {
         "feeder": lambda: asyncio.run(_feeder(_urls(args.base, args.feeds), args.concurrency, args.processes,
-                                              args.profile)),
+                                              args.profile, args.farm_pid)),
         "reader": lambda: reader_run(_urls(args.base, args.feeds), args.reader_workers),
         "latency": lambda: latency_loop(args.base),
     }
