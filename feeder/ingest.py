@@ -36,6 +36,12 @@ PROCESS_PARSING_FROM = 50  # web sources from which parsing gets processes of it
 STORY_POOL = 5000  # most recent stories read at each publish (a topic keeps its older entries: Curator)
 TOPICS_SNAPSHOT = "topics.snapshot"  # in state_dir: the Curator's words and entries, for the next start
 SNAPSHOT_EVERY = 600.0  # seconds between snapshots (and one after a start's first publish)
+# A small ingest batch waits this long for more sources: every transaction rewrites the index pages it
+# touches, and a cold run's refreshes otherwise reach the writer one or two at a time. bench/ingest.py
+# --feeds 2000, interleaved runs: store thread CPU 8.2-10.2 -> 6.1-6.6 s, main process 13.0-16.3 ->
+# 10.2-10.8 s (the wall time did not move beyond the runs' noise: see the session 9 note).
+INGEST_LINGER = 0.05
+INGEST_ENOUGH = 10  # sources: a batch this big goes at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +99,8 @@ class Pipeline:
         self.curator = Curator(store)
         self._snapshot_at: float | None = None  # monotonic time of the last snapshot; None: not restored yet
         self.states = _BatchWriter(self.writer, self._save_states)
-        self.ingests: _BatchWriter[_Ingestion, IngestResult] = _BatchWriter(self.writer, self._ingest_many)
+        self.ingests: _BatchWriter[_Ingestion, IngestResult] = _BatchWriter(
+            self.writer, self._ingest_many, INGEST_LINGER, INGEST_ENOUGH)
 
     @property
     def config(self) -> Config:
@@ -340,27 +347,35 @@ class _BatchWriter(Generic[T, R]):
     """Runs ``write_many`` on the writer thread, many items per call.
 
     Items that arrive while a batch is being written wait and go together in the next one; each caller
-    still returns only once its own item is written, with its own result or exception.
+    still returns only once its own item is written, with its own result or exception. With ``linger``,
+    a batch of fewer than ``enough`` items first waits up to that many seconds for more.
     """
 
-    def __init__(self, writer: ThreadPoolExecutor, write_many: Callable[[list[T]], Sequence[R | Exception]]) -> None:
+    def __init__(self, writer: ThreadPoolExecutor, write_many: Callable[[list[T]], Sequence[R | Exception]],
+                 linger: float = 0.0, enough: int = 1) -> None:
         self.writer = writer
         self.write_many = write_many
+        self.linger, self.enough = linger, enough
         self.pending: list[tuple[T, asyncio.Future[R]]] = []
         self.flushing = False
         self._task: asyncio.Task[None] | None = None  # held: the loop keeps only a weak reference
+        self._enough: asyncio.Future[None] | None = None  # set once ``enough`` items wait (during a linger)
 
     async def submit(self, item: T) -> R:
-        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[R] = loop.create_future()
         self.pending.append((item, done))
+        if self._enough is not None and len(self.pending) >= self.enough and not self._enough.done():
+            self._enough.set_result(None)
         if not self.flushing:
             self.flushing = True
-            self._task = asyncio.get_running_loop().create_task(self._flush())
+            self._task = loop.create_task(self._flush())
         return await done
 
     async def _flush(self) -> None:
         try:
             while self.pending:
+                await self._linger()
                 batch, self.pending = self.pending, []
                 try:
                     results = await asyncio.get_running_loop().run_in_executor(
@@ -376,6 +391,15 @@ class _BatchWriter(Generic[T, R]):
                         done.set_result(result)
         finally:
             self.flushing = False
+
+    async def _linger(self) -> None:
+        if self.linger <= 0 or len(self.pending) >= self.enough:
+            return
+        self._enough = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait([self._enough], timeout=self.linger)
+        finally:
+            self._enough = None
 
 
 def current_state(source: SourceConfig, stored: SourceState | None) -> SourceState:

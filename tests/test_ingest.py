@@ -69,6 +69,29 @@ def test_sources_queued_together_are_stored_in_one_transaction(pipeline: Pipelin
         s: f'"{s}-1"' for s in SOURCES}  # saved with the articles, in the same transaction
 
 
+def test_sources_arriving_within_the_linger_share_one_transaction(pipeline: Pipeline,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refreshes finish a few milliseconds apart in a cold run; one transaction each rewrote the same
+    index pages every time."""
+    transactions: list[list[str]] = []
+    real = Store.ingest_many
+    monkeypatch.setattr(Store, "ingest_many", lambda self, batches, *a: transactions.append(
+        [s for s, _ in batches]) or real(self, batches, *a))
+
+    async def staggered() -> list[IngestResult]:
+        started = asyncio.get_running_loop().time()
+        waiting = []
+        for n, source in enumerate(SOURCES):
+            waiting.append(asyncio.create_task(_ingest(pipeline, source, [f"Storm {n} nears coast"])))
+            await asyncio.sleep(0.005)
+        results = await asyncio.gather(*waiting)
+        assert asyncio.get_running_loop().time() - started < 1  # a short batch waits the linger, not forever
+        return results
+
+    assert [r.new for r in asyncio.run(staggered())] == [1, 1, 1]
+    assert transactions == [list(SOURCES)]
+
+
 def test_a_source_the_database_rejects_fails_alone(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stand-in for a database error: no real input makes SQLite fail on demand."""
     real = Store.ingest_many
