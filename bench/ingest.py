@@ -104,7 +104,7 @@ async def _feeder(urls: list[str], concurrency: int, processes: int, profile: bo
     import feeder.ingest
     from feeder.config import load_config
     from feeder.fetch import Fetcher
-    from feeder.ingest import Pipeline
+    from feeder.ingest import Pipeline, widen_pipes
     from feeder.store import Store
 
     folder = Path(tempfile.mkdtemp(prefix="feeder-ingest-bench-"))
@@ -117,6 +117,7 @@ async def _feeder(urls: list[str], concurrency: int, processes: int, profile: bo
     pool: Executor | None = None
     if processes:
         pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        widen_pipes(pool)  # as feeder's own executor does
     pipeline = Pipeline(config, store, fetcher, pool)
     result: dict[str, Any] = {}
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ import pytest
 from feeder.config import load_config
 from feeder.dedup.text import content_words
 from feeder.fetch import Fetcher
-from feeder.ingest import Pipeline, RefreshOutcome, _Ingestion
+from feeder.ingest import PROCESS_PARSING_FROM, Pipeline, RefreshOutcome, _Ingestion, parse_executor
 from feeder.model import Article, RawEntry, SourceState
 from feeder.normalise import to_article
 from feeder.parse.worker import read_feed
@@ -109,6 +110,26 @@ def test_a_source_the_database_rejects_fails_alone(pipeline: Pipeline, monkeypat
     assert set(pipeline.store.source_states()) == {"steady", "other"}  # flaky's validators went with its articles
     # The rolled-back batch taught the deduplicator nothing that lingers: flaky's headlines are unknown.
     assert len(pipeline.dedup) == 2
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are Linux's")
+def test_parse_worker_pipes_hold_a_whole_feed(tmp_path: Path) -> None:
+    """A worker whose result outgrew the pipe waited for the busy parent to read it, chunk by chunk."""
+    sources = "".join(f'[[source]]\nname = "s{n}"\nurl = "http://127.0.0.1:9/{n}"\n'
+                      for n in range(PROCESS_PARSING_FROM))
+    pool = parse_executor(load_config(write_config(tmp_path, sources)))
+    try:
+        assert isinstance(pool, ProcessPoolExecutor)
+        wanted = min(1 << 20, int(Path("/proc/sys/fs/pipe-max-size").read_text()))
+        for queue in (pool._result_queue, pool._call_queue):  # type: ignore[attr-defined]
+            assert fcntl.fcntl(queue._reader.fileno(), fcntl.F_GETPIPE_SZ) >= wanted
+        items = "".join(f"<item><title>Storm {n} nears coast</title><description>{'word ' * 2000}</description></item>"
+                        for n in range(30))  # ~300 KB each way: more than a default pipe holds
+        feed = f'<rss version="2.0"><channel><title>t</title>{items}</channel></rss>'.encode()
+        _, articles, _ = pool.submit(read_feed, feed, "http://a.example/feed", "application/rss+xml", "a", T0).result()
+        assert len(articles) == 30
+    finally:
+        pool.shutdown()
 
 
 def test_a_parse_worker_loads_neither_the_store_nor_the_publisher() -> None:
