@@ -40,7 +40,7 @@ SNAPSHOT_EVERY = 600.0  # seconds between snapshots (and one after a start's fir
 # A small ingest batch waits this long for more sources: every transaction rewrites the index pages it
 # touches, and a cold run's refreshes otherwise reach the writer one or two at a time. bench/ingest.py
 # --feeds 2000, interleaved runs: store thread CPU 8.2-10.2 -> 6.1-6.6 s, main process 13.0-16.3 ->
-# 10.2-10.8 s (the wall time did not move beyond the runs' noise: see the session 9 note).
+# 10.2-10.8 s. (Measured before widen_pipes, when the parse worker's waits hid it from the wall time.)
 INGEST_LINGER = 0.05
 INGEST_ENOUGH = 10  # sources: a batch this big goes at once
 PIPE_SIZE = 1 << 20  # bytes: Linux's default limit for a process without CAP_SYS_RESOURCE
