@@ -103,10 +103,12 @@ async def _feeder(urls: list[str], concurrency: int, processes: int, profile: bo
                   farm_pid: int) -> dict[str, Any]:
     import feeder.ingest
     from feeder.config import load_config
+    from feeder.daemon import SWITCH_INTERVAL
     from feeder.fetch import Fetcher
     from feeder.ingest import Pipeline, widen_pipes
     from feeder.store import Store
 
+    sys.setswitchinterval(SWITCH_INTERVAL)  # as `feeder run` does
     folder = Path(tempfile.mkdtemp(prefix="feeder-ingest-bench-"))
     (folder / "config.toml").write_text(_config_text(urls, concurrency), encoding="utf-8")
     config = load_config(folder / "config.toml")
