@@ -186,7 +186,11 @@ def _threads_cpu_s() -> dict[str, float]:
             fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        name = "event loop" if thread is threading.main_thread() else thread.name.rstrip("_0123456789")
+        name = thread.name.rstrip("_0123456789")
+        if thread is threading.main_thread():
+            name = "event loop"
+        elif name == "Thread-":  # unnamed: concurrent.futures' _ExecutorManagerThread (the results' reader)
+            name = type(thread).__name__.lstrip("_")
         found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
     return found
 

@@ -87,9 +87,9 @@ def widen_pipes(pool: ProcessPoolExecutor) -> None:
     """Pipes to and from the workers that hold a whole feed's body or articles (Linux; elsewhere a no-op).
 
     A result (127 KB for a farm feed) is bigger than a pipe's default 64 KB, so a worker blocked in its
-    send until the loaded parent process took the GIL to read the rest: 4.1 of 13.6 s of the worker's cold
-    ingest went there (a probe around concurrent.futures' _sendback_result). bench/ingest.py --feeds 2000,
-    interleaved: the cold wall time over the parse worker's CPU went from 1.58-1.62 to 1.33-1.39.
+    send until the loaded parent process took the GIL to read the rest: 4.1 s of a 15.7 s cold ingest went
+    there (a probe around concurrent.futures' _sendback_result). bench/ingest.py --feeds 2000, interleaved:
+    the cold wall time over the parse worker's CPU went from 1.58-1.62 to 1.33-1.39.
     """
     size = _pipe_max_size()
     try:
