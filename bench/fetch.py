@@ -113,12 +113,17 @@ def _count_cpu(store: Any) -> dict[str, float]:
     return spent
 
 
-def _peak_rss_mb() -> float:
-    """VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report its parent's."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _peak_rss_mb(process: str = "self") -> float:
+    """VmHWM of this process (or of the pid given), not ru_maxrss: Linux carries ru_maxrss across exec,
+    so a child would report its parent's. 0 for another process whose status cannot be read."""
+    try:
+        status = Path(f"/proc/{process}/status").read_text()
+    except OSError:
+        status = ""
+    for line in status.splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 if process == "self" else 0.0
 
 
 def run_pipeline_child(base: str, feeds: int, transport: str, concurrency: int, processes: int) -> dict[str, Any]:

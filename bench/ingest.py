@@ -179,32 +179,32 @@ async def _profiled_cold(pipeline: Any) -> str:
 
 def _threads_cpu_s() -> dict[str, float]:
     """User + system CPU seconds of each live thread of this process, by name (Linux; {} elsewhere)."""
-    ticks = os.sysconf("SC_CLK_TCK")
     found: dict[str, float] = {}
     for thread in threading.enumerate():
-        try:
-            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
         name = thread.name.rstrip("_0123456789")
         if thread is threading.main_thread():
             name = "event loop"
         elif name == "Thread-":  # unnamed: concurrent.futures' _ExecutorManagerThread (the results' reader)
             name = type(thread).__name__.lstrip("_")
-        found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+        found[name] = found.get(name, 0.0) + _stat_cpu_s(f"/proc/self/task/{thread.native_id}/stat")
     return found
 
 
+def _worker_pids(pool: Executor | None) -> list[int]:
+    """The parse workers' process ids (none when parsing runs in a thread)."""
+    return list(getattr(pool, "_processes", None) or {})
+
+
 def _pool_cpu_s(pool: Executor | None) -> float:
-    """User + system CPU seconds of the parse workers so far (0 when parsing runs in a thread)."""
-    return sum(_process_cpu_s(pid) for pid in getattr(pool, "_processes", None) or {})
+    """User + system CPU seconds of the parse workers so far."""
+    return sum(_process_cpu_s(pid) for pid in _worker_pids(pool))
 
 
 def _pool_waits_s(pool: Executor | None) -> float:
     """Seconds the parse workers' main threads have spent ready to run but waiting for a core (Linux
-    schedstat), so far; 0 when parsing runs in a thread."""
+    schedstat), so far."""
     total = 0.0
-    for pid in getattr(pool, "_processes", None) or {}:
+    for pid in _worker_pids(pool):
         try:
             total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
         except OSError:
@@ -213,9 +213,13 @@ def _pool_waits_s(pool: Executor | None) -> float:
 
 
 def _process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux; 0 when it cannot be read)."""
+    return _stat_cpu_s(f"/proc/{pid}/stat")
+
+
+def _stat_cpu_s(path: str) -> float:
+    """User + system CPU seconds in a /proc stat file (a process's or a thread's); 0 when unreadable."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(path).read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
@@ -223,17 +227,7 @@ def _process_cpu_s(pid: int) -> float:
 
 def _pool_peak_rss_mb(pool: Executor | None) -> float:
     """Sum of the parse workers' VmHWM (they are alive until the pipeline closes)."""
-    processes = getattr(pool, "_processes", None) or {}
-    total = 0.0
-    for pid in processes:
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-        except OSError:
-            continue
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                total += int(line.split()[1]) / 1024
-    return total
+    return sum(_peak_rss_mb(str(pid)) for pid in _worker_pids(pool))
 
 
 class _serving:
@@ -301,13 +295,14 @@ def latency_loop(url: str) -> dict[str, Any]:
     with httpx.Client(timeout=30) as client:
         client.get(url)
         print("ready", flush=True)
+        cpu_at_ready = time.process_time()  # the CPU reported is the loop's, not the imports'
         while not stop.is_set() and len(timings) < LATENCY_MAX_REQUESTS and time.monotonic() < deadline:
             started = time.perf_counter()
             status = client.get(url).status_code
             timings.append(time.perf_counter() - started)
             statuses[status] = statuses.get(status, 0) + 1
             time.sleep(LATENCY_PAUSE)
-    return {**_latency_summary(timings, statuses), "cpu_s": time.process_time()}
+    return {**_latency_summary(timings, statuses), "cpu_s": time.process_time() - cpu_at_ready}
 
 
 def _latency_summary(timings: list[float], statuses: dict[int, int]) -> dict[str, Any]:

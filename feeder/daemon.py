@@ -34,7 +34,8 @@ PUBLISH_DELAY = 1.0  # seconds a burst of refreshes gets before publishing
 SHUTDOWN_GRACE = 10.0  # seconds in-flight fetches get to finish on SIGTERM
 # The loop serves HTTP beside the store writer's thread and the parse pool's threads, under one GIL: at
 # Python's default 5 ms a busy writer kept the loop waiting that long at each hand-over. bench/ingest.py
-# (which sets the same) --feeds 10000: topic feed p99 during the cold ingest 109 -> 60 ms, ingest as fast.
+# (which sets the same) --feeds 10000, one run each: topic feed p99 during the cold ingest 109 -> 60 ms,
+# cold ingest 71.0 -> 72.5 s (within the runs' noise).
 SWITCH_INTERVAL = 0.001  # seconds
 
 

@@ -88,8 +88,8 @@ def widen_pipes(pool: ProcessPoolExecutor) -> None:
 
     A result (127 KB for a farm feed) is bigger than a pipe's default 64 KB, so a worker blocked in its
     send until the loaded parent process took the GIL to read the rest: 4.1 s of a 15.7 s cold ingest went
-    there (a probe around concurrent.futures' _sendback_result). bench/ingest.py --feeds 2000, interleaved:
-    the cold wall time over the parse worker's CPU went from 1.58-1.62 to 1.33-1.39.
+    there (a one-off probe around concurrent.futures' _sendback_result, not in bench/). What bench/ingest.py
+    --feeds 2000 prints, interleaved runs: cold wall time over the parse worker's CPU 1.58-1.62 -> 1.33-1.39.
     """
     size = _pipe_max_size()
     try:
